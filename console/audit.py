@@ -1,0 +1,64 @@
+"""The audit log (SPEC E5): every change, who did it, and how it ended."""
+
+from __future__ import annotations
+
+import logging
+
+from console.models import AuditEntry
+
+log = logging.getLogger("console.audit")
+
+
+def _client_ip(request) -> str | None:
+    if request is None:
+        return None
+    return request.META.get("REMOTE_ADDR") or None
+
+
+def record(
+    request_or_user,
+    action: str,
+    *,
+    endpoint=None,
+    bucket: str = "",
+    key: str = "",
+    outcome: str = AuditEntry.Outcome.OK,
+    error=None,
+    request_id: str = "",
+    detail: str = "",
+) -> AuditEntry:
+    """Write one audit row. Pass `error` (an S3Error) for a failed action.
+
+    Callers pass words, never secrets: the endpoint is stored by name, and an
+    S3Error's text is built from its code and our own messages.
+    """
+    request = request_or_user if hasattr(request_or_user, "META") else None
+    user = getattr(request_or_user, "user", request_or_user)
+    if user is not None and not getattr(user, "is_authenticated", False):
+        user = None
+    if error is not None:
+        outcome = AuditEntry.Outcome.FAILED
+        request_id = request_id or getattr(error, "request_id", "")
+        detail = detail or str(error)
+    entry = AuditEntry.objects.create(
+        user=user,
+        username=user.get_username() if user else "",
+        endpoint=endpoint,
+        endpoint_name=endpoint.name if endpoint else "",
+        bucket=bucket,
+        key=key,
+        action=action,
+        outcome=outcome,
+        request_id=request_id or "",
+        detail=detail[:2000],
+        ip=_client_ip(request),
+    )
+    log.info(
+        "audit action=%s outcome=%s user=%s endpoint=%s bucket=%s",
+        action,
+        entry.outcome,
+        entry.username,
+        entry.endpoint_name,
+        bucket,
+    )
+    return entry

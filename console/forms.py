@@ -1,0 +1,274 @@
+from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit
+
+from cryptography import x509
+from django import forms
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.utils.translation import gettext_lazy as _
+
+from console.models import AuditEntry, Endpoint, Grant, Level
+from console.providers import Provider, preset_for
+
+
+class EndpointForm(forms.ModelForm):
+    # Secrets are write-only: never rendered back, blank on edit keeps the stored one.
+    secret_key = forms.CharField(
+        label=_("Secret key"),
+        required=False,
+        strip=True,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+    )
+    session_token = forms.CharField(
+        label=_("Session token"),
+        required=False,
+        strip=True,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
+        help_text=_("Only for temporary (STS) credentials."),
+    )
+    clear_session_token = forms.BooleanField(
+        label=_("Remove the stored session token"), required=False
+    )
+    session_expires_at = forms.DateTimeField(
+        label=_("Session token expires at"),
+        required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+    )
+
+    class Meta:
+        model = Endpoint
+        fields = [
+            "name",
+            "provider",
+            "endpoint_url",
+            "region",
+            "internal",
+            "addressing_style",
+            "verify_tls",
+            "ca_bundle",
+            "browser_reachable",
+            "access_key_id",
+            "session_expires_at",
+        ]
+        labels = {
+            "endpoint_url": _("Endpoint URL"),
+            "access_key_id": _("Access key ID"),
+            "verify_tls": _("Verify TLS certificates"),
+            "ca_bundle": _("CA bundle (PEM)"),
+            "browser_reachable": _("Browsers can reach this endpoint directly"),
+            "internal": _("Internal endpoint (Aliyun OSS, from inside the VPC)"),
+        }
+        help_texts = {
+            "endpoint_url": _("Leave blank for AWS S3, or for COS and OSS to derive it from "
+                              "the region."),
+            "browser_reachable": _("When off, downloads are streamed through the console."),
+        }
+        widgets = {"ca_bundle": forms.Textarea(attrs={"rows": 3})}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        editing = self.instance.pk is not None
+        self.fields["provider"].widget.attrs["data-preset-switch"] = "1"
+        if editing:
+            self.fields["secret_key"].help_text = _("Leave blank to keep the stored secret.")
+            self.fields["session_token"].help_text = _("Leave blank to keep the stored token.")
+        else:
+            del self.fields["clear_session_token"]
+        provider = self.data.get("provider") or self.initial.get("provider")
+        provider = provider or self.instance.provider
+        preset = preset_for(provider)
+        self.preset = preset
+        if preset.endpoint_example:
+            self.fields["endpoint_url"].widget.attrs["placeholder"] = preset.endpoint_example
+        if preset.region_example:
+            self.fields["region"].widget.attrs["placeholder"] = preset.region_example
+        if preset.region_fixed:
+            self.fields["region"].disabled = True
+            self.fields["region"].help_text = _("Fixed by the provider.")
+            self.initial["region"] = preset.fixed_region
+        choices = [c for c in self.fields["addressing_style"].choices if c[0] in preset.addressing]
+        self.fields["addressing_style"].choices = choices
+        if provider != Provider.OSS:
+            self.fields["internal"].widget = forms.HiddenInput()
+
+    @classmethod
+    def initial_for(cls, provider: str) -> dict:
+        preset = preset_for(provider)
+        return {
+            "provider": provider,
+            "region": preset.fixed_region or preset.default_region,
+            "addressing_style": preset.default_addressing,
+            "endpoint_url": preset.endpoint_for(preset.default_region)
+            if preset.endpoint_template
+            else "",
+        }
+
+    def clean_name(self):
+        return self.cleaned_data["name"].strip()
+
+    def clean_endpoint_url(self):
+        url = self.cleaned_data["endpoint_url"].strip()
+        if not url:
+            return ""
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise forms.ValidationError(_("Enter an http:// or https:// URL."))
+        if parts.query or parts.fragment or parts.username or parts.password:
+            raise forms.ValidationError(
+                _("The endpoint URL takes no credentials, query or fragment.")
+            )
+        return url.rstrip("/")
+
+    def clean_secret_key(self):
+        value = self.cleaned_data["secret_key"]
+        if not value and self.instance.pk is None:
+            raise forms.ValidationError(_("A secret key is required."))
+        return value
+
+    def clean_ca_bundle(self):
+        pem = self.cleaned_data["ca_bundle"].strip()
+        if not pem:
+            return ""
+        try:
+            x509.load_pem_x509_certificates(pem.encode())
+        except ValueError:
+            raise forms.ValidationError(
+                _("This is not a PEM certificate (it should start with -----BEGIN CERTIFICATE-----).")
+            ) from None
+        return pem + "\n"
+
+    def clean(self):
+        data = super().clean()
+        preset = preset_for(data.get("provider", Provider.OTHER))
+        provider = data.get("provider")
+        region = (data.get("region") or "").strip()
+        if preset.region_fixed:
+            region = preset.fixed_region
+        region = region or preset.default_region
+        if region and not re.fullmatch(r"[a-z0-9-]{2,40}", region):
+            self.add_error("region", _("A region is lowercase letters, digits and hyphens."))
+        data["region"] = region
+        url = data.get("endpoint_url", "")
+        if not url and preset.endpoint_template:
+            url = preset.endpoint_for(region, internal=bool(data.get("internal")))
+            data["endpoint_url"] = url
+        if not url and provider != Provider.AWS and "endpoint_url" not in self.errors:
+            self.add_error("endpoint_url", _("This provider needs an endpoint URL."))
+        if url and preset.endpoint_pattern and not re.match(preset.endpoint_pattern, url):
+            self.add_error(
+                "endpoint_url",
+                _("This does not look like a %(provider)s endpoint; expected e.g. %(example)s.")
+                % {"provider": Provider(provider).label, "example": preset.endpoint_example},
+            )
+        if provider == Provider.OSS and url:
+            internal = "-internal." in url
+            if data.get("internal") and not internal:
+                url = url.replace(".aliyuncs.com", "-internal.aliyuncs.com")
+            elif not data.get("internal") and internal:
+                url = url.replace("-internal.aliyuncs.com", ".aliyuncs.com")
+            data["endpoint_url"] = url
+        if provider != Provider.OSS:
+            data["internal"] = False
+        if data.get("addressing_style") not in preset.addressing:
+            data["addressing_style"] = preset.default_addressing
+        token = data.get("session_token")
+        if token and not data.get("session_expires_at"):
+            self.add_error(
+                "session_expires_at", _("Temporary credentials need their expiry time.")
+            )
+        if not token and not data.get("clear_session_token") and self.instance.pk is None:
+            data["session_expires_at"] = None
+        return data
+
+    def save(self, commit=True):
+        endpoint = super().save(commit=False)
+        endpoint.region = self.cleaned_data["region"]
+        endpoint.endpoint_url = self.cleaned_data.get("endpoint_url", "")
+        endpoint.internal = self.cleaned_data.get("internal", False)
+        endpoint.addressing_style = self.cleaned_data["addressing_style"]
+        if self.cleaned_data.get("secret_key"):
+            endpoint.set_secret_key(self.cleaned_data["secret_key"])
+        if self.cleaned_data.get("clear_session_token"):
+            endpoint.set_session_token("")
+            endpoint.session_expires_at = None
+        elif self.cleaned_data.get("session_token"):
+            endpoint.set_session_token(self.cleaned_data["session_token"])
+        if commit:
+            endpoint.save()
+        return endpoint
+
+
+class ConnectionTestForm(forms.Form):
+    bucket = forms.CharField(
+        label=_("Bucket to try when listing is not allowed"), required=False, max_length=63
+    )
+
+
+class GrantForm(forms.Form):
+    user = forms.ModelChoiceField(
+        queryset=get_user_model().objects.filter(is_active=True).order_by("username"),
+        required=False,
+        label=_("User"),
+    )
+    group = forms.ModelChoiceField(
+        queryset=Group.objects.order_by("name"), required=False, label=_("Group")
+    )
+    level = forms.TypedChoiceField(
+        choices=Level.choices, coerce=int, initial=Level.VIEWER, label=_("Level")
+    )
+
+    def clean(self):
+        data = super().clean()
+        if bool(data.get("user")) == bool(data.get("group")):
+            raise forms.ValidationError(_("Choose either a user or a group."))
+        return data
+
+
+class DeleteEndpointForm(forms.Form):
+    confirm_name = forms.CharField(label=_("Type the endpoint's name to confirm"))
+
+    def __init__(self, *args, endpoint, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.endpoint = endpoint
+
+    def clean_confirm_name(self):
+        value = self.cleaned_data["confirm_name"].strip()
+        if value != self.endpoint.name:
+            raise forms.ValidationError(_("The name does not match."))
+        return value
+
+
+class AuditFilterForm(forms.Form):
+    user = forms.CharField(required=False, label=_("User"))
+    endpoint = forms.CharField(required=False, label=_("Endpoint"))
+    bucket = forms.CharField(required=False, label=_("Bucket"))
+    action = forms.CharField(required=False, label=_("Action"))
+    outcome = forms.ChoiceField(
+        required=False, choices=[("", _("Any"))] + list(AuditEntry.Outcome.choices)
+    )
+    since = forms.DateField(
+        required=False, label=_("From"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+    until = forms.DateField(
+        required=False, label=_("To"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    def filter(self, queryset):
+        data = self.cleaned_data
+        if data.get("user"):
+            queryset = queryset.filter(username__icontains=data["user"])
+        if data.get("endpoint"):
+            queryset = queryset.filter(endpoint_name__icontains=data["endpoint"])
+        if data.get("bucket"):
+            queryset = queryset.filter(bucket__icontains=data["bucket"])
+        if data.get("action"):
+            queryset = queryset.filter(action__icontains=data["action"])
+        if data.get("outcome"):
+            queryset = queryset.filter(outcome=data["outcome"])
+        if data.get("since"):
+            queryset = queryset.filter(at__date__gte=data["since"])
+        if data.get("until"):
+            queryset = queryset.filter(at__date__lte=data["until"])
+        return queryset

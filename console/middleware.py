@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+import logging
+
+from django.shortcuts import render
+
+from console.s3 import TRANSLATED, S3Error, translate
+
+log = logging.getLogger("console.s3")
+
+# No inline script, no eval, nothing from other origins but what a page names.
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data: blob:",
+        "media-src 'self' blob:",
+        "frame-src 'self'",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'self'",
+    ]
+)
+
+
+class ContentSecurityPolicyMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        return response
+
+    def process_exception(self, request, exception):
+        """The safety net under every view: an S3 failure is a page in words, never a 500."""
+        if not isinstance(exception, (S3Error, *TRANSLATED)):
+            return None
+        error = translate(exception)
+        log.warning("s3 error %s status=%s request_id=%s", error.code, error.status,
+                    error.request_id)
+        if error.not_found:
+            status = 404
+        elif error.code == "AccessDenied":
+            status = 403
+        else:
+            status = 502
+        template = "_s3_error.html" if getattr(request, "htmx", False) else "s3_error.html"
+        return render(request, template, {"error": error}, status=status)

@@ -1,0 +1,234 @@
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth.models import Group
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from console import crypto
+from console.providers import Addressing, Provider, preset_for
+
+
+class Level(models.IntegerChoices):
+    """What a grant allows; a higher level includes everything below it."""
+
+    VIEWER = 10, _("Viewer")
+    OPERATOR = 20, _("Operator")
+    MANAGER = 30, _("Manager")
+
+
+class Endpoint(models.Model):
+    code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    name = models.CharField(max_length=100, unique=True)
+    provider = models.CharField(max_length=10, choices=Provider.choices, default=Provider.OTHER)
+    # Empty means the provider's default (AWS).
+    endpoint_url = models.CharField(max_length=300, blank=True)
+    region = models.CharField(max_length=64, blank=True)
+    addressing_style = models.CharField(
+        max_length=10, choices=Addressing.choices, default=Addressing.AUTO
+    )
+    internal = models.BooleanField(
+        default=False, help_text=_("Use the provider's internal (VPC) endpoint.")
+    )
+    verify_tls = models.BooleanField(default=True)
+    ca_bundle = models.TextField(blank=True, help_text=_("PEM certificates to trust."))
+    # When browsers cannot reach the endpoint, downloads stream through the console.
+    browser_reachable = models.BooleanField(default=True)
+    access_key_id = models.CharField(max_length=200)
+    # Ciphertext only; see console/crypto.py. Never rendered, logged or audited.
+    secret_key_encrypted = models.TextField()
+    session_token_encrypted = models.TextField(blank=True)
+    session_expires_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("buckets:list", args=[self.code])
+
+    @property
+    def preset(self):
+        return preset_for(self.provider)
+
+    # Secrets: write with the setters, read only where a client is built.
+    def set_secret_key(self, value: str) -> None:
+        self.secret_key_encrypted = crypto.encrypt(value)
+
+    def set_session_token(self, value: str) -> None:
+        self.session_token_encrypted = crypto.encrypt(value)
+
+    def secret_key(self) -> str:
+        return crypto.decrypt(self.secret_key_encrypted)
+
+    def session_token(self) -> str:
+        return crypto.decrypt(self.session_token_encrypted)
+
+    @property
+    def has_session_token(self) -> bool:
+        return bool(self.session_token_encrypted)
+
+    def session_state(self, now=None) -> str:
+        """'', 'valid', 'expiring' (within an hour) or 'expired'."""
+        if not self.has_session_token or not self.session_expires_at:
+            return ""
+        now = now or timezone.now()
+        if self.session_expires_at <= now:
+            return "expired"
+        if self.session_expires_at - now <= timedelta(hours=1):
+            return "expiring"
+        return "valid"
+
+
+class Grant(models.Model):
+    """Access to one endpoint for one user or one group, at a level."""
+
+    endpoint = models.ForeignKey(Endpoint, on_delete=models.CASCADE, related_name="grants")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE
+    )
+    group = models.ForeignKey(Group, null=True, blank=True, on_delete=models.CASCADE)
+    level = models.PositiveSmallIntegerField(choices=Level.choices, default=Level.VIEWER)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(user__isnull=False) & Q(group__isnull=True))
+                | (Q(user__isnull=True) & Q(group__isnull=False)),
+                name="grant_user_xor_group",
+            ),
+            models.UniqueConstraint(fields=["endpoint", "user"], name="grant_unique_user"),
+            models.UniqueConstraint(fields=["endpoint", "group"], name="grant_unique_group"),
+        ]
+
+    def __str__(self) -> str:
+        who = self.user or self.group
+        return f"{who} → {self.endpoint} ({self.get_level_display()})"
+
+    @property
+    def grantee(self) -> str:
+        if self.user_id:
+            return self.user.get_username()
+        return _("group %(name)s") % {"name": self.group.name}
+
+
+class AuditEntry(models.Model):
+    class Outcome(models.TextChoices):
+        OK = "ok", _("Succeeded")
+        FAILED = "failed", _("Failed")
+        STARTED = "started", _("Started")
+
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # Kept as text too, so the record survives the user or endpoint being deleted.
+    username = models.CharField(max_length=150, blank=True, db_index=True)
+    endpoint = models.ForeignKey(
+        Endpoint, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    endpoint_name = models.CharField(max_length=100, blank=True, db_index=True)
+    bucket = models.CharField(max_length=255, blank=True, db_index=True)
+    key = models.TextField(blank=True)
+    action = models.CharField(max_length=64, db_index=True)
+    outcome = models.CharField(max_length=10, choices=Outcome.choices, default=Outcome.OK)
+    request_id = models.CharField(max_length=200, blank=True)
+    detail = models.TextField(blank=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name_plural = "audit entries"
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.username} {self.action} {self.outcome}"
+
+
+class Job(models.Model):
+    """One piece of long work. Its Celery task updates this row; pages poll it."""
+
+    class Kind(models.TextChoices):
+        UPLOAD = "upload", _("Upload")
+        DELETE = "delete", _("Bulk delete")
+        RESTORE = "restore", _("Restore")
+        COPY = "copy", _("Copy / move")
+        EMPTY_BUCKET = "empty_bucket", _("Empty bucket")
+        ABORT_UPLOADS = "abort_uploads", _("Abort incomplete uploads")
+
+    class State(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        PAUSED = "paused", _("Paused")
+        SUCCEEDED = "succeeded", _("Succeeded")
+        PARTIAL = "partial", _("Partially failed")
+        FAILED = "failed", _("Failed")
+        CANCELED = "canceled", _("Canceled")
+
+    FINISHED_STATES = (State.SUCCEEDED, State.PARTIAL, State.FAILED, State.CANCELED)
+
+    class Control(models.TextChoices):
+        NONE = "", _("None")
+        PAUSE = "pause", _("Pause requested")
+        CANCEL = "cancel", _("Cancel requested")
+
+    code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.QUEUED)
+    control = models.CharField(max_length=10, choices=Control.choices, blank=True, default="")
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="jobs"
+    )
+    endpoint = models.ForeignKey(Endpoint, on_delete=models.CASCADE, related_name="jobs")
+    bucket = models.CharField(max_length=255)
+    # What the job acts on, in words for the job list (a key, a prefix, "3 objects").
+    target = models.TextField(blank=True)
+    params = models.JSONField(default=dict, blank=True)
+    items_total = models.BigIntegerField(null=True, blank=True)
+    items_done = models.BigIntegerField(default=0)
+    items_failed = models.BigIntegerField(default=0)
+    bytes_total = models.BigIntegerField(null=True, blank=True)
+    bytes_done = models.BigIntegerField(default=0)
+    speed = models.FloatField(default=0, help_text=_("bytes or items per second"))
+    error = models.TextField(blank=True)
+    task_id = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["state", "heartbeat_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.code} ({self.state})"
+
+    @property
+    def finished(self) -> bool:
+        return self.state in self.FINISHED_STATES
+
+
+class JobError(models.Model):
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="errors")
+    key = models.TextField(blank=True)
+    code = models.CharField(max_length=100, blank=True)
+    message = models.TextField()
+    request_id = models.CharField(max_length=200, blank=True)
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["id"]

@@ -1,0 +1,28 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from console import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("healthz", views.healthz, name="healthz"),
+    path("login/", views.login_view, name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("endpoints/add/", views.endpoint_add, name="endpoint_add"),
+    path("endpoints/<uuid:code>/", views.endpoint_detail, name="endpoint_detail"),
+    path("endpoints/<uuid:code>/edit/", views.endpoint_edit, name="endpoint_edit"),
+    path("endpoints/<uuid:code>/test/", views.endpoint_test, name="endpoint_test"),
+    path("endpoints/<uuid:code>/delete/", views.endpoint_delete, name="endpoint_delete"),
+    path("endpoints/<uuid:code>/grants/", views.grant_add, name="grant_add"),
+    path(
+        "endpoints/<uuid:code>/grants/<int:grant_id>/delete/",
+        views.grant_delete,
+        name="grant_delete",
+    ),
+    path("audit/", views.audit_log, name="audit"),
+    path("audit.csv", views.audit_csv, name="audit_csv"),
+    path("admin/", admin.site.urls),
+    path("e/<uuid:code>/", include("buckets.urls")),
+    path("e/<uuid:code>/", include("objects.urls")),
+]
