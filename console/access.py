@@ -7,6 +7,8 @@ tells nothing about endpoints the user cannot see.
 
 from __future__ import annotations
 
+from functools import wraps
+
 from django.db.models import Max, Q
 from django.http import Http404
 
@@ -60,6 +62,18 @@ def get_endpoint_for_user(request_or_user, code, level: int = Level.VIEWER) -> E
         raise Http404("No such endpoint")
     endpoint.level = held
     return endpoint
+
+
+def staff_required(view):
+    """Administrators only; anyone else gets the same 404 as for a missing page."""
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if not request.user.is_staff:
+            raise Http404("Not found")
+        return view(request, *args, **kwargs)
+
+    return wrapper
 
 
 def can(endpoint: Endpoint, level: int) -> bool:

@@ -9,7 +9,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.utils.translation import gettext_lazy as _
 
-from console.models import AuditEntry, Endpoint, Grant, Level
+from console.models import AuditEntry, Endpoint, Level
 from console.providers import Provider, preset_for
 
 
@@ -61,8 +61,9 @@ class EndpointForm(forms.ModelForm):
             "internal": _("Internal endpoint (Aliyun OSS, from inside the VPC)"),
         }
         help_texts = {
-            "endpoint_url": _("Leave blank for AWS S3, or for COS and OSS to derive it from "
-                              "the region."),
+            "endpoint_url": _(
+                "Leave blank for AWS S3, or for COS and OSS to derive it from the region."
+            ),
             "browser_reachable": _("When off, downloads are streamed through the console."),
         }
         widgets = {"ca_bundle": forms.Textarea(attrs={"rows": 3})}
@@ -135,7 +136,7 @@ class EndpointForm(forms.ModelForm):
             x509.load_pem_x509_certificates(pem.encode())
         except ValueError:
             raise forms.ValidationError(
-                _("This is not a PEM certificate (it should start with -----BEGIN CERTIFICATE-----).")
+                _("This is not a PEM certificate (it starts with -----BEGIN CERTIFICATE-----).")
             ) from None
         return pem + "\n"
 
@@ -175,9 +176,7 @@ class EndpointForm(forms.ModelForm):
             data["addressing_style"] = preset.default_addressing
         token = data.get("session_token")
         if token and not data.get("session_expires_at"):
-            self.add_error(
-                "session_expires_at", _("Temporary credentials need their expiry time.")
-            )
+            self.add_error("session_expires_at", _("Temporary credentials need their expiry time."))
         if not token and not data.get("clear_session_token") and self.instance.pk is None:
             data["session_expires_at"] = None
         return data

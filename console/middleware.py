@@ -40,8 +40,9 @@ class ContentSecurityPolicyMiddleware:
         if not isinstance(exception, (S3Error, *TRANSLATED)):
             return None
         error = translate(exception)
-        log.warning("s3 error %s status=%s request_id=%s", error.code, error.status,
-                    error.request_id)
+        log.warning(
+            "s3 error %s status=%s request_id=%s", error.code, error.status, error.request_id
+        )
         if error.not_found:
             status = 404
         elif error.code == "AccessDenied":

@@ -232,3 +232,6 @@ class JobError(models.Model):
 
     class Meta:
         ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.code} {self.message}"

@@ -344,8 +344,13 @@ def client_for(endpoint, *, probe: bool = False) -> BaseClient:
     `probe=True` gives a client with one attempt and short timeouts, for the
     connection test, so that its answer comes quickly and says what happened.
     """
-    key = (endpoint.pk, endpoint.updated_at, probe, settings.S3_CONNECT_TIMEOUT,
-           settings.S3_READ_TIMEOUT)
+    key = (
+        endpoint.pk,
+        endpoint.updated_at,
+        probe,
+        settings.S3_CONNECT_TIMEOUT,
+        settings.S3_READ_TIMEOUT,
+    )
     client = _clients.get(key)
     if client is not None:
         return client

@@ -4,7 +4,6 @@ import csv
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth import login as auth_login
 from django.contrib.auth.decorators import login_not_required
 from django.contrib.auth.forms import AuthenticationForm
@@ -20,7 +19,7 @@ from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_POST
 
 from console import audit, s3
-from console.access import endpoints_for
+from console.access import endpoints_for, staff_required
 from console.forms import (
     AuditFilterForm,
     ConnectionTestForm,
@@ -92,7 +91,7 @@ def _save_endpoint(request, form, action):
     return endpoint
 
 
-@staff_member_required(login_url="login")
+@staff_required
 def endpoint_add(request):
     provider = request.GET.get("provider") or Provider.MINIO
     if provider not in Provider.values:
@@ -110,7 +109,7 @@ def endpoint_add(request):
     return render(request, template, {"form": form, "endpoint": None})
 
 
-@staff_member_required(login_url="login")
+@staff_required
 def endpoint_edit(request, code):
     endpoint = get_object_or_404(Endpoint, code=code)
     form = EndpointForm(request.POST or None, instance=endpoint)
@@ -121,7 +120,7 @@ def endpoint_edit(request, code):
     return render(request, "console/endpoint_form.html", {"form": form, "endpoint": endpoint})
 
 
-@staff_member_required(login_url="login")
+@staff_required
 def endpoint_detail(request, code):
     endpoint = get_object_or_404(Endpoint, code=code)
     ctx = {
@@ -134,7 +133,7 @@ def endpoint_detail(request, code):
     return render(request, "console/endpoint_detail.html", ctx)
 
 
-@staff_member_required(login_url="login")
+@staff_required
 @require_POST
 def endpoint_test(request, code):
     endpoint = get_object_or_404(Endpoint, code=code)
@@ -156,7 +155,7 @@ def endpoint_test(request, code):
     return render(request, template, {"endpoint": endpoint, "result": result})
 
 
-@staff_member_required(login_url="login")
+@staff_required
 @require_POST
 def endpoint_delete(request, code):
     endpoint = get_object_or_404(Endpoint, code=code)
@@ -172,7 +171,7 @@ def endpoint_delete(request, code):
     return redirect("home")
 
 
-@staff_member_required(login_url="login")
+@staff_required
 @require_POST
 def grant_add(request, code):
     endpoint = get_object_or_404(Endpoint, code=code)
@@ -196,7 +195,7 @@ def grant_add(request, code):
     return redirect("endpoint_detail", endpoint.code)
 
 
-@staff_member_required(login_url="login")
+@staff_required
 @require_POST
 def grant_delete(request, code, grant_id):
     endpoint = get_object_or_404(Endpoint, code=code)
@@ -235,16 +234,36 @@ class _Echo:
 def audit_csv(request):
     _form, entries = _audit_queryset(request)
     writer = csv.writer(_Echo())
-    header = ["time", "user", "endpoint", "bucket", "key", "action", "outcome", "request_id",
-              "detail", "ip"]
+    header = [
+        "time",
+        "user",
+        "endpoint",
+        "bucket",
+        "key",
+        "action",
+        "outcome",
+        "request_id",
+        "detail",
+        "ip",
+    ]
 
     def rows():
         yield writer.writerow(header)
         for e in entries.iterator(chunk_size=1000):
-            yield writer.writerow([
-                e.at.isoformat(), e.username, e.endpoint_name, e.bucket, e.key, e.action,
-                e.outcome, e.request_id, e.detail, e.ip or "",
-            ])
+            yield writer.writerow(
+                [
+                    e.at.isoformat(),
+                    e.username,
+                    e.endpoint_name,
+                    e.bucket,
+                    e.key,
+                    e.action,
+                    e.outcome,
+                    e.request_id,
+                    e.detail,
+                    e.ip or "",
+                ]
+            )
 
     response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="audit.csv"'

@@ -17,8 +17,9 @@ class Command(BaseCommand):
         users = get_user_model().objects
         username = os.environ.get("CONSOLE_ADMIN_USER", "admin")
         if users.filter(is_superuser=True).exists():
-            self.stdout.write(f"An administrator exists already (log in as {username!r} or "
-                              "your own).")
+            self.stdout.write(
+                f"An administrator exists already (log in as {username!r} or your own)."
+            )
             return
         password = os.environ.get("CONSOLE_ADMIN_PASSWORD") or secrets.token_urlsafe(12)
         users.create_superuser(username=username, email="", password=password)

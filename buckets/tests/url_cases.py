@@ -1,0 +1,7 @@
+from __future__ import annotations
+
+from console.tests.matrix import Case
+
+CASES = [
+    Case("buckets:list", "viewer"),
+]
