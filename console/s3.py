@@ -401,6 +401,12 @@ class ConnectionResult:
     message: str
     request_id: str = ""
     bucket_count: int | None = None
+    # The provider's own text, when it adds to ours.
+    detail: str = ""
+
+    @classmethod
+    def failed(cls, err: S3Error) -> ConnectionResult:
+        return cls(False, err.code, err.message, err.request_id, detail=err.detail)
 
 
 def check_connection(endpoint, bucket: str = "") -> ConnectionResult:
@@ -419,7 +425,7 @@ def check_connection(endpoint, bucket: str = "") -> ConnectionResult:
         )
     except S3Error as err:
         if err.code != "AccessDenied" or not bucket:
-            return ConnectionResult(False, err.code, str(err), err.request_id)
+            return ConnectionResult.failed(err)
     try:
         with s3_errors():
             response = client.head_bucket(Bucket=bucket)
@@ -433,7 +439,7 @@ def check_connection(endpoint, bucket: str = "") -> ConnectionResult:
             _request_id(response),
         )
     except S3Error as err:
-        return ConnectionResult(False, err.code, str(err), err.request_id)
+        return ConnectionResult.failed(err)
 
 
 def list_buckets(endpoint) -> list[dict]:
