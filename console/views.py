@@ -16,6 +16,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
 from console import audit, s3
@@ -44,6 +45,7 @@ def _throttle_keys(request) -> list[str]:
 
 
 @login_not_required
+@sensitive_post_parameters("password")
 @never_cache
 @csrf_protect
 def login_view(request):
@@ -91,7 +93,12 @@ def _save_endpoint(request, form, action):
     return endpoint
 
 
+# Error reports (500 mails, debug pages) leave these out of the request they show.
+SECRET_FIELDS = ("secret_key", "session_token")
+
+
 @staff_required
+@sensitive_post_parameters(*SECRET_FIELDS)
 def endpoint_add(request):
     provider = request.GET.get("provider") or Provider.MINIO
     if provider not in Provider.values:
@@ -110,6 +117,7 @@ def endpoint_add(request):
 
 
 @staff_required
+@sensitive_post_parameters(*SECRET_FIELDS)
 def endpoint_edit(request, code):
     endpoint = get_object_or_404(Endpoint, code=code)
     form = EndpointForm(request.POST or None, instance=endpoint)
