@@ -101,9 +101,8 @@ class EndpointForm(forms.ModelForm):
             "provider": provider,
             "region": preset.fixed_region or preset.default_region,
             "addressing_style": preset.default_addressing,
-            "endpoint_url": preset.endpoint_for(preset.default_region)
-            if preset.endpoint_template
-            else "",
+            # Blank for COS and OSS: the URL is derived from the region on save.
+            "endpoint_url": "",
         }
 
     def clean_name(self):
@@ -144,25 +143,37 @@ class EndpointForm(forms.ModelForm):
         data = super().clean()
         preset = preset_for(data.get("provider", Provider.OTHER))
         provider = data.get("provider")
-        region = (data.get("region") or "").strip()
-        if preset.region_fixed:
-            region = preset.fixed_region
-        region = region or preset.default_region
-        if region and not re.fullmatch(r"[a-z0-9-]{2,40}", region):
-            self.add_error("region", _("A region is lowercase letters, digits and hyphens."))
-        data["region"] = region
         url = data.get("endpoint_url", "")
-        if not url and preset.endpoint_template:
-            url = preset.endpoint_for(region, internal=bool(data.get("internal")))
-            data["endpoint_url"] = url
-        if not url and provider != Provider.AWS and "endpoint_url" not in self.errors:
-            self.add_error("endpoint_url", _("This provider needs an endpoint URL."))
-        if url and preset.endpoint_pattern and not re.match(preset.endpoint_pattern, url):
+        match = re.match(preset.endpoint_pattern, url) if url and preset.endpoint_pattern else None
+        if url and preset.endpoint_pattern and not match:
             self.add_error(
                 "endpoint_url",
                 _("This does not look like a %(provider)s endpoint; expected e.g. %(example)s.")
                 % {"provider": Provider(provider).label, "example": preset.endpoint_example},
             )
+        url_region = (match.groupdict().get("region") or "") if match else ""
+        region = (data.get("region") or "").strip()
+        if preset.region_fixed:
+            region = preset.fixed_region
+        # A COS or OSS URL names its region: a blank region is taken from it.
+        region = region or url_region or preset.default_region
+        if region and not re.fullmatch(r"[a-z0-9-]{2,40}", region):
+            self.add_error("region", _("A region is lowercase letters, digits and hyphens."))
+        elif url_region and url_region != region:
+            self.add_error(
+                "endpoint_url",
+                _(
+                    "This URL serves region %(url_region)s but the region is %(region)s; "
+                    "change one of them, or leave the URL blank to derive it."
+                )
+                % {"url_region": url_region, "region": region},
+            )
+        data["region"] = region
+        if not url and preset.endpoint_template:
+            url = preset.endpoint_for(region, internal=bool(data.get("internal")))
+            data["endpoint_url"] = url
+        if not url and provider != Provider.AWS and "endpoint_url" not in self.errors:
+            self.add_error("endpoint_url", _("This provider needs an endpoint URL."))
         if provider == Provider.OSS and url:
             internal = "-internal." in url
             if data.get("internal") and not internal:
