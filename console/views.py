@@ -239,6 +239,16 @@ class _Echo:
         return value
 
 
+# A spreadsheet opening the export would run a cell that starts like a formula
+# (bucket names and keys are chosen by users); a leading apostrophe makes it text.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value) -> str:
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
 def audit_csv(request):
     _form, entries = _audit_queryset(request)
     writer = csv.writer(_Echo())
@@ -259,7 +269,8 @@ def audit_csv(request):
         yield writer.writerow(header)
         for e in entries.iterator(chunk_size=1000):
             yield writer.writerow(
-                [
+                csv_cell(value)
+                for value in [
                     e.at.isoformat(),
                     e.username,
                     e.endpoint_name,
