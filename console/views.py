@@ -74,7 +74,12 @@ def login_view(request):
                     cache.incr(key)
                 except ValueError:
                     cache.set(key, 1, settings.LOGIN_LOCKOUT_SECONDS)
-    ctx = {"form": form, "locked": locked, "next": request.GET.get("next", "")}
+    ctx = {
+        "form": form,
+        "locked": locked,
+        "lockout_minutes": max(1, -(-settings.LOGIN_LOCKOUT_SECONDS // 60)),
+        "next": request.GET.get("next", ""),
+    }
     return render(request, "registration/login.html", ctx, status=429 if locked else 200)
 
 
