@@ -68,6 +68,29 @@ class EndpointForm(forms.ModelForm):
         }
         widgets = {"ca_bundle": forms.Textarea(attrs={"rows": 3})}
 
+    # How the form is laid out: what and where, the keys, then how to connect.
+    GROUPS = (
+        (
+            _("Endpoint"),
+            ("name", "provider", "endpoint_url", "region", "internal", "addressing_style"),
+        ),
+        (
+            _("Credentials"),
+            (
+                "access_key_id",
+                "secret_key",
+                "session_token",
+                "session_expires_at",
+                "clear_session_token",
+            ),
+        ),
+        (_("Connection"), ("verify_tls", "ca_bundle", "browser_reachable")),
+    )
+
+    def groups(self):
+        for legend, names in self.GROUPS:
+            yield legend, [self[name] for name in names if name in self.fields]
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         editing = self.instance.pk is not None
@@ -211,9 +234,7 @@ class EndpointForm(forms.ModelForm):
 
 
 class ConnectionTestForm(forms.Form):
-    bucket = forms.CharField(
-        label=_("Bucket to try when listing is not allowed"), required=False, max_length=63
-    )
+    bucket = forms.CharField(label=_("Bucket (optional)"), required=False, max_length=63)
 
 
 class GrantForm(forms.Form):

@@ -159,6 +159,7 @@ def test_certificate_trusted_through_ca_bundle_passes(tls_server, make_endpoint)
     assert result.bucket_count == 1
 
 
+@pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning")
 def test_unverified_tls_passes(tls_server, make_endpoint):
     result = s3.check_connection(make_endpoint(tls_server.url, verify_tls=False))
     assert result.ok, result.message
