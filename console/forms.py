@@ -138,6 +138,12 @@ class EndpointForm(forms.ModelForm):
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise forms.ValidationError(_("Enter an http:// or https:// URL."))
+        try:
+            port = parts.port
+        except ValueError:  # not a number, or above 65535
+            port = -1
+        if port is not None and not 1 <= port <= 65535:
+            raise forms.ValidationError(_("The port must be a number from 1 to 65535."))
         if parts.query or parts.fragment or parts.username or parts.password:
             raise forms.ValidationError(
                 _("The endpoint URL takes no credentials, query or fragment.")

@@ -22,8 +22,11 @@ from botocore.config import Config
 from botocore.exceptions import (
     BotoCoreError,
     ClientError,
+    ConnectionClosedError,
     ConnectTimeoutError,
     EndpointConnectionError,
+    EndpointResolutionError,
+    HTTPClientError,
     NoCredentialsError,
     ParamValidationError,
     PartialCredentialsError,
@@ -96,6 +99,16 @@ MESSAGES = {
     "DnsFailure": _("The endpoint's host name could not be resolved (DNS). Check the URL."),
     "ConnectionRefused": _("The endpoint refused the connection. Is the URL and port right?"),
     "ConnectionFailed": _("The endpoint could not be reached."),
+    "ConnectionClosed": _(
+        "The endpoint closed the connection without answering. "
+        "Check that the URL says http or https as the endpoint expects."
+    ),
+    "InvalidEndpoint": _("The endpoint URL or region is not valid."),
+    # Answers that carry only an HTTP status (often from a proxy in front of the storage).
+    "500": _("The storage service had an internal error (HTTP 500); try again."),
+    "502": _("A gateway in front of the storage service got no valid answer (HTTP 502)."),
+    "503": _("The storage service is unavailable right now (HTTP 503); try again."),
+    "504": _("A gateway in front of the storage service timed out (HTTP 504); try again."),
     "TlsFailure": _(
         "The TLS connection failed: the certificate is not trusted or does not match the host."
     ),
@@ -116,8 +129,11 @@ RETRYABLE = {
     "Timeout",
     "ConnectionFailed",
     "ConnectionRefused",
+    "ConnectionClosed",
     "503",
     "500",
+    "502",
+    "504",
 }
 
 # Errors that mean "this setting is not configured", per bucket-settings panel.
@@ -246,6 +262,8 @@ def _connection_code(exc: BaseException) -> str:
             return "DnsFailure"
         if isinstance(item, ConnectionRefusedError):
             return "ConnectionRefused"
+        if isinstance(item, ConnectionResetError):
+            return "ConnectionClosed"
         if isinstance(item, ssl.SSLError):
             return "TlsFailure"
         if isinstance(item, (TimeoutError, socket.timeout)):
@@ -272,6 +290,12 @@ def translate(exc: BaseException) -> S3Error:
         return S3Error("Timeout")
     if isinstance(exc, EndpointConnectionError):
         return S3Error(_connection_code(exc))
+    if isinstance(exc, ConnectionClosedError):
+        return S3Error("ConnectionClosed")
+    if isinstance(exc, HTTPClientError):
+        return S3Error(_connection_code(exc))
+    if isinstance(exc, EndpointResolutionError):
+        return S3Error("InvalidEndpoint")
     if isinstance(exc, (NoCredentialsError, PartialCredentialsError)):
         return S3Error("NoCredentials")
     if isinstance(exc, ParamValidationError):

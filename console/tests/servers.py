@@ -106,10 +106,19 @@ def closed_port_url() -> str:
     return f"http://127.0.0.1:{port}"
 
 
-class SelfSignedCert:
-    """A self-signed certificate for 127.0.0.1 and localhost, written to `folder`."""
+def _alt_name(host: str):
+    from cryptography import x509
 
-    def __init__(self, folder: Path):
+    try:
+        return x509.IPAddress(ipaddress.ip_address(host))
+    except ValueError:
+        return x509.DNSName(host)
+
+
+class SelfSignedCert:
+    """A self-signed certificate (for 127.0.0.1 and localhost), written to `folder`."""
+
+    def __init__(self, folder: Path, hosts=("localhost", "127.0.0.1")):
         from cryptography import x509
         from cryptography.hazmat.primitives import hashes, serialization
         from cryptography.hazmat.primitives.asymmetric import ec
@@ -128,9 +137,7 @@ class SelfSignedCert:
             .not_valid_before(now - dt.timedelta(minutes=5))
             .not_valid_after(now + dt.timedelta(days=1))
             .add_extension(
-                x509.SubjectAlternativeName(
-                    [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
-                ),
+                x509.SubjectAlternativeName([_alt_name(host) for host in hosts]),
                 critical=False,
             )
             .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)

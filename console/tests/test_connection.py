@@ -165,6 +165,29 @@ def test_unverified_tls_passes(tls_server, make_endpoint):
     assert result.ok, result.message
 
 
+def test_trusted_certificate_for_another_host_is_a_tls_failure(tmp_path, make_endpoint):
+    cert = SelfSignedCert(tmp_path, hosts=("storage.example.org",))
+    with FakeS3(tls=cert) as server:
+        result = s3.check_connection(make_endpoint(server.url, ca_bundle=cert.pem))
+    assert not result.ok and result.code == "TlsFailure"
+
+
+def test_plain_http_to_a_tls_endpoint_is_named(tls_server, make_endpoint):
+    result = s3.check_connection(make_endpoint(tls_server.url.replace("https:", "http:")))
+    assert not result.ok
+    assert result.code == "ConnectionClosed"
+    assert "http or https" in result.message
+
+
+def test_gateway_error_without_an_s3_body_is_named(make_endpoint):
+    # A proxy in front of the storage answering with its own HTML page.
+    with FakeS3(status=502, body="<html><body>Bad Gateway</body></html>") as server:
+        result = s3.check_connection(make_endpoint(server.url))
+    assert not result.ok
+    assert result.code == "502"
+    assert "gateway" in result.message and "HTTP 502" in result.message
+
+
 def test_every_failure_has_its_own_words():
     codes = [
         "InvalidAccessKeyId",

@@ -167,6 +167,9 @@ def test_any_url_presets_need_a_url_and_default_to_path_addressing(provider):
         "data:text/html,hi",
         "s3.example.org",
         "https://user:pw@s3.example.org",
+        "http://s3.example.org:99999",
+        "http://s3.example.org:0",
+        "http://s3.example.org:port",
     ],
 )
 def test_only_http_urls_are_accepted(url):
