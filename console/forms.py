@@ -7,6 +7,7 @@ from cryptography import x509
 from django import forms
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from console.models import AuditEntry, Endpoint, Level
@@ -95,6 +96,11 @@ class EndpointForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         editing = self.instance.pk is not None
         self.fields["provider"].widget.attrs["data-preset-switch"] = "1"
+        # datetime-local sends no zone: say which one the time is read in.
+        self.fields["session_expires_at"].help_text = _(
+            "Required with a session token; the time is read in %(zone)s. "
+            "The console warns an hour before it passes."
+        ) % {"zone": timezone.get_current_timezone_name()}
         if editing:
             self.fields["secret_key"].help_text = _("Leave blank to keep the stored secret.")
             self.fields["session_token"].help_text = _("Leave blank to keep the stored token.")
