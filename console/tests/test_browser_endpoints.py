@@ -17,7 +17,11 @@ def test_admin_adds_tests_and_opens_an_endpoint(browser_login, admin_user, s3):
     page.get_by_role("link", name="Add endpoint").click()
     page.fill("input[name=name]", "Browser S3")
     # Choosing the provider swaps the preset fields in place (htmx); the name stays.
-    page.select_option("select[name=provider]", label="Other S3-compatible")
+    before = page.locator("input[name=endpoint_url]").element_handle()
+    with page.expect_response(lambda r: "provider=other" in r.url and "name=Browser" in r.url):
+        page.select_option("select[name=provider]", label="Other S3-compatible")
+    # The old fields leave the page when htmx swaps the new ones in; type only then.
+    before.wait_for_element_state("hidden")
     expect(page.locator("#endpoint-fields select[name=provider]")).to_have_value("other")
     expect(page.locator("input[name=name]")).to_have_value("Browser S3")
     page.fill("input[name=endpoint_url]", s3.url)
