@@ -35,6 +35,7 @@ from botocore.exceptions import (
 )
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from console.crypto import SecretUnreadable
 from console.providers import Addressing
@@ -443,7 +444,14 @@ def check_connection(endpoint, bucket: str = "") -> ConnectionResult:
         return ConnectionResult(
             True,
             "OK",
-            str(_("Connected. %(count)d buckets are visible.") % {"count": count}),
+            str(
+                ngettext(
+                    "Connected. %(count)d bucket is visible.",
+                    "Connected. %(count)d buckets are visible.",
+                    count,
+                )
+                % {"count": count}
+            ),
             _request_id(response),
             count,
         )

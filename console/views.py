@@ -160,7 +160,7 @@ def endpoint_test(request, code):
         bucket=bucket,
         outcome=AuditEntry.Outcome.OK if result.ok else AuditEntry.Outcome.FAILED,
         request_id=result.request_id,
-        detail=result.message,
+        detail=result.message if result.ok else f"{result.message} [{result.code}]",
     )
     template = "console/endpoint_detail.html#test-result"
     if not request.htmx:

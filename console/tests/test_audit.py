@@ -65,7 +65,8 @@ def test_every_endpoint_and_grant_change_is_recorded(client, admin_user, outside
     assert rows[0].ip == "192.0.2.7"
     test = rows[2]
     # Nothing listens on port 9: the test failed, and says why.
-    assert test.outcome == AuditEntry.Outcome.FAILED and "refused" in test.detail
+    assert test.outcome == AuditEntry.Outcome.FAILED
+    assert "refused" in test.detail and "[ConnectionRefused]" in test.detail
     assert [r.outcome for r in rows if r is not test] == ["ok"] * 6
     assert rows[3].detail == "outsider: Operator"
     assert rows[4].detail == "group ops: Viewer"
