@@ -117,9 +117,9 @@ def test_every_page_sends_a_strict_content_security_policy(client, admin_user, m
 
 INLINE = [
     (re.compile(r"<script(?![^>]*\bsrc=)[^>]*>", re.I), "inline <script>"),
-    (re.compile(r"\sstyle\s*=", re.I), "style attribute"),
+    (re.compile(r"<[a-z][^>]*\sstyle\s*=", re.I), "style attribute"),
     (re.compile(r"<style", re.I), "<style> element"),
-    (re.compile(r"\son[a-z]+\s*=", re.I), "event handler attribute"),
+    (re.compile(r"<[a-z][^>]*\son[a-z]+\s*=", re.I), "event handler attribute"),
     (re.compile(r"\shx-on", re.I), "hx-on attribute"),
     (re.compile(r"hx-trigger=\"[^\"]*\[", re.I), "hx-trigger filter (needs eval)"),
     (re.compile(r"javascript:", re.I), "javascript: URL"),
