@@ -286,7 +286,7 @@ def test_rotate_secrets_with_an_unknown_key_fails_and_changes_nothing(
         )
     )
     settings.ENCRYPTION_KEYS = [keys["C"]]  # A is gone: nothing can be decrypted
-    with pytest.raises(CommandError, match="cannot be decrypted.*Nothing was changed"):
+    with pytest.raises(CommandError, match="Endpoint 1.*cannot be decrypted.*Nothing was changed"):
         call_command("rotate_secrets")
     after = list(
         Endpoint.objects.order_by("pk").values_list(
