@@ -89,6 +89,39 @@ def test_page_shows_outcome_code_and_request_id(auth_moto, make_endpoint, client
     assert entry.request_id and entry.request_id in html
 
 
+@pytest.mark.parametrize(
+    "case, code, words",
+    [
+        ("unknown", "InvalidAccessKeyId", "access key ID is not known"),
+        ("denied", "AccessDenied", "not allowed"),
+        ("skew", "RequestTimeTooSkewed", "clock differs"),
+        ("dns", "DnsFailure", "could not be resolved"),
+        ("refused", "ConnectionRefused", "refused the connection"),
+    ],
+)
+def test_page_tells_each_failure_apart(
+    case, code, words, auth_moto, make_endpoint, client, admin_user
+):
+    client.force_login(admin_user)
+    with FakeS3(status=403, body=SKEWED_XML, request_id="skew-request-1") as skewed:
+        endpoint = {
+            "unknown": lambda: make_endpoint(auth_moto.url, "AKIANOSUCHKEY0000000", "x"),
+            "denied": lambda: make_endpoint(auth_moto.url, *auth_moto.denied),
+            "skew": lambda: make_endpoint(skewed.url),
+            "dns": lambda: make_endpoint("http://no-such-host.invalid"),
+            "refused": lambda: make_endpoint(closed_port_url()),
+        }[case]()
+        response = _test_page(client, endpoint)
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert f'data-code="{code}"' in html and words in html
+    assert f"<code>{code}</code>" in html
+    entry = AuditEntry.objects.get(action="endpoint.test")
+    if entry.request_id:
+        assert entry.request_id in html
+    assert case in ("dns", "refused") or entry.request_id
+
+
 def test_page_without_htmx_shows_success(auth_moto, make_endpoint, client, admin_user):
     client.force_login(admin_user)
     endpoint = make_endpoint(auth_moto.url, *auth_moto.allowed)
