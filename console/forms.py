@@ -7,6 +7,7 @@ from cryptography import x509
 from django import forms
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from console.models import AuditEntry, Endpoint, Level
@@ -68,10 +69,38 @@ class EndpointForm(forms.ModelForm):
         }
         widgets = {"ca_bundle": forms.Textarea(attrs={"rows": 3})}
 
+    # How the form is laid out: what and where, the keys, then how to connect.
+    GROUPS = (
+        (
+            _("Endpoint"),
+            ("name", "provider", "endpoint_url", "region", "internal", "addressing_style"),
+        ),
+        (
+            _("Credentials"),
+            (
+                "access_key_id",
+                "secret_key",
+                "session_token",
+                "session_expires_at",
+                "clear_session_token",
+            ),
+        ),
+        (_("Connection"), ("verify_tls", "ca_bundle", "browser_reachable")),
+    )
+
+    def groups(self):
+        for legend, names in self.GROUPS:
+            yield legend, [self[name] for name in names if name in self.fields]
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         editing = self.instance.pk is not None
         self.fields["provider"].widget.attrs["data-preset-switch"] = "1"
+        # datetime-local sends no zone: say which one the time is read in.
+        self.fields["session_expires_at"].help_text = _(
+            "Required with a session token; the time is read in %(zone)s. "
+            "The console warns an hour before it passes."
+        ) % {"zone": timezone.get_current_timezone_name()}
         if editing:
             self.fields["secret_key"].help_text = _("Leave blank to keep the stored secret.")
             self.fields["session_token"].help_text = _("Leave blank to keep the stored token.")
@@ -101,9 +130,8 @@ class EndpointForm(forms.ModelForm):
             "provider": provider,
             "region": preset.fixed_region or preset.default_region,
             "addressing_style": preset.default_addressing,
-            "endpoint_url": preset.endpoint_for(preset.default_region)
-            if preset.endpoint_template
-            else "",
+            # Blank for COS and OSS: the URL is derived from the region on save.
+            "endpoint_url": "",
         }
 
     def clean_name(self):
@@ -116,6 +144,12 @@ class EndpointForm(forms.ModelForm):
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise forms.ValidationError(_("Enter an http:// or https:// URL."))
+        try:
+            port = parts.port
+        except ValueError:  # not a number, or above 65535
+            port = -1
+        if port is not None and not 1 <= port <= 65535:
+            raise forms.ValidationError(_("The port must be a number from 1 to 65535."))
         if parts.query or parts.fragment or parts.username or parts.password:
             raise forms.ValidationError(
                 _("The endpoint URL takes no credentials, query or fragment.")
@@ -144,25 +178,37 @@ class EndpointForm(forms.ModelForm):
         data = super().clean()
         preset = preset_for(data.get("provider", Provider.OTHER))
         provider = data.get("provider")
-        region = (data.get("region") or "").strip()
-        if preset.region_fixed:
-            region = preset.fixed_region
-        region = region or preset.default_region
-        if region and not re.fullmatch(r"[a-z0-9-]{2,40}", region):
-            self.add_error("region", _("A region is lowercase letters, digits and hyphens."))
-        data["region"] = region
         url = data.get("endpoint_url", "")
-        if not url and preset.endpoint_template:
-            url = preset.endpoint_for(region, internal=bool(data.get("internal")))
-            data["endpoint_url"] = url
-        if not url and provider != Provider.AWS and "endpoint_url" not in self.errors:
-            self.add_error("endpoint_url", _("This provider needs an endpoint URL."))
-        if url and preset.endpoint_pattern and not re.match(preset.endpoint_pattern, url):
+        match = re.match(preset.endpoint_pattern, url) if url and preset.endpoint_pattern else None
+        if url and preset.endpoint_pattern and not match:
             self.add_error(
                 "endpoint_url",
                 _("This does not look like a %(provider)s endpoint; expected e.g. %(example)s.")
                 % {"provider": Provider(provider).label, "example": preset.endpoint_example},
             )
+        url_region = (match.groupdict().get("region") or "") if match else ""
+        region = (data.get("region") or "").strip()
+        if preset.region_fixed:
+            region = preset.fixed_region
+        # A COS or OSS URL names its region: a blank region is taken from it.
+        region = region or url_region or preset.default_region
+        if region and not re.fullmatch(r"[a-z0-9-]{2,40}", region):
+            self.add_error("region", _("A region is lowercase letters, digits and hyphens."))
+        elif url_region and url_region != region:
+            self.add_error(
+                "endpoint_url",
+                _(
+                    "This URL serves region %(url_region)s but the region is %(region)s; "
+                    "change one of them, or leave the URL blank to derive it."
+                )
+                % {"url_region": url_region, "region": region},
+            )
+        data["region"] = region
+        if not url and preset.endpoint_template:
+            url = preset.endpoint_for(region, internal=bool(data.get("internal")))
+            data["endpoint_url"] = url
+        if not url and provider != Provider.AWS and "endpoint_url" not in self.errors:
+            self.add_error("endpoint_url", _("This provider needs an endpoint URL."))
         if provider == Provider.OSS and url:
             internal = "-internal." in url
             if data.get("internal") and not internal:
@@ -200,9 +246,7 @@ class EndpointForm(forms.ModelForm):
 
 
 class ConnectionTestForm(forms.Form):
-    bucket = forms.CharField(
-        label=_("Bucket to try when listing is not allowed"), required=False, max_length=63
-    )
+    bucket = forms.CharField(label=_("Bucket (optional)"), required=False, max_length=63)
 
 
 class GrantForm(forms.Form):

@@ -35,6 +35,7 @@ class Preset:
     endpoint_template: str = ""
     internal_template: str = ""
     # What a valid endpoint URL of this provider looks like ("" means any http(s) URL).
+    # A group named "region" says which region the URL serves; it must match the form's.
     endpoint_pattern: str = ""
     endpoint_example: str = ""
     default_region: str = "us-east-1"
@@ -96,7 +97,7 @@ PRESETS: dict[str, Preset] = {
     Provider.COS: Preset(
         provider=Provider.COS,
         endpoint_template="https://cos.{region}.myqcloud.com",
-        endpoint_pattern=r"^https?://cos\.[a-z0-9-]+\.myqcloud\.com/?$",
+        endpoint_pattern=r"^https?://cos\.(?P<region>[a-z0-9-]+)\.myqcloud\.com/?$",
         endpoint_example="https://cos.ap-guangzhou.myqcloud.com",
         default_region="ap-guangzhou",
         region_example="ap-guangzhou",
@@ -124,7 +125,7 @@ PRESETS: dict[str, Preset] = {
         provider=Provider.OSS,
         endpoint_template="https://{region}.aliyuncs.com",
         internal_template="https://{region}-internal.aliyuncs.com",
-        endpoint_pattern=r"^https?://oss-[a-z0-9-]+?(-internal)?\.aliyuncs\.com/?$",
+        endpoint_pattern=r"^https?://(?P<region>oss-[a-z0-9-]+?)(-internal)?\.aliyuncs\.com/?$",
         endpoint_example="https://oss-cn-hangzhou.aliyuncs.com",
         default_region="oss-cn-hangzhou",
         region_example="oss-cn-hangzhou",

@@ -22,8 +22,11 @@ from botocore.config import Config
 from botocore.exceptions import (
     BotoCoreError,
     ClientError,
+    ConnectionClosedError,
     ConnectTimeoutError,
     EndpointConnectionError,
+    EndpointResolutionError,
+    HTTPClientError,
     NoCredentialsError,
     ParamValidationError,
     PartialCredentialsError,
@@ -32,6 +35,7 @@ from botocore.exceptions import (
 )
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from console.crypto import SecretUnreadable
 from console.providers import Addressing
@@ -96,6 +100,16 @@ MESSAGES = {
     "DnsFailure": _("The endpoint's host name could not be resolved (DNS). Check the URL."),
     "ConnectionRefused": _("The endpoint refused the connection. Is the URL and port right?"),
     "ConnectionFailed": _("The endpoint could not be reached."),
+    "ConnectionClosed": _(
+        "The endpoint closed the connection without answering. "
+        "Check that the URL says http or https as the endpoint expects."
+    ),
+    "InvalidEndpoint": _("The endpoint URL or region is not valid."),
+    # Answers that carry only an HTTP status (often from a proxy in front of the storage).
+    "500": _("The storage service had an internal error (HTTP 500); try again."),
+    "502": _("A gateway in front of the storage service got no valid answer (HTTP 502)."),
+    "503": _("The storage service is unavailable right now (HTTP 503); try again."),
+    "504": _("A gateway in front of the storage service timed out (HTTP 504); try again."),
     "TlsFailure": _(
         "The TLS connection failed: the certificate is not trusted or does not match the host."
     ),
@@ -116,8 +130,11 @@ RETRYABLE = {
     "Timeout",
     "ConnectionFailed",
     "ConnectionRefused",
+    "ConnectionClosed",
     "503",
     "500",
+    "502",
+    "504",
 }
 
 # Errors that mean "this setting is not configured", per bucket-settings panel.
@@ -246,6 +263,8 @@ def _connection_code(exc: BaseException) -> str:
             return "DnsFailure"
         if isinstance(item, ConnectionRefusedError):
             return "ConnectionRefused"
+        if isinstance(item, ConnectionResetError):
+            return "ConnectionClosed"
         if isinstance(item, ssl.SSLError):
             return "TlsFailure"
         if isinstance(item, (TimeoutError, socket.timeout)):
@@ -272,6 +291,12 @@ def translate(exc: BaseException) -> S3Error:
         return S3Error("Timeout")
     if isinstance(exc, EndpointConnectionError):
         return S3Error(_connection_code(exc))
+    if isinstance(exc, ConnectionClosedError):
+        return S3Error("ConnectionClosed")
+    if isinstance(exc, HTTPClientError):
+        return S3Error(_connection_code(exc))
+    if isinstance(exc, EndpointResolutionError):
+        return S3Error("InvalidEndpoint")
     if isinstance(exc, (NoCredentialsError, PartialCredentialsError)):
         return S3Error("NoCredentials")
     if isinstance(exc, ParamValidationError):
@@ -401,6 +426,12 @@ class ConnectionResult:
     message: str
     request_id: str = ""
     bucket_count: int | None = None
+    # The provider's own text, when it adds to ours.
+    detail: str = ""
+
+    @classmethod
+    def failed(cls, err: S3Error) -> ConnectionResult:
+        return cls(False, err.code, err.message, err.request_id, detail=err.detail)
 
 
 def check_connection(endpoint, bucket: str = "") -> ConnectionResult:
@@ -413,13 +444,20 @@ def check_connection(endpoint, bucket: str = "") -> ConnectionResult:
         return ConnectionResult(
             True,
             "OK",
-            str(_("Connected. %(count)d buckets are visible.") % {"count": count}),
+            str(
+                ngettext(
+                    "Connected. %(count)d bucket is visible.",
+                    "Connected. %(count)d buckets are visible.",
+                    count,
+                )
+                % {"count": count}
+            ),
             _request_id(response),
             count,
         )
     except S3Error as err:
         if err.code != "AccessDenied" or not bucket:
-            return ConnectionResult(False, err.code, str(err), err.request_id)
+            return ConnectionResult.failed(err)
     try:
         with s3_errors():
             response = client.head_bucket(Bucket=bucket)
@@ -433,7 +471,7 @@ def check_connection(endpoint, bucket: str = "") -> ConnectionResult:
             _request_id(response),
         )
     except S3Error as err:
-        return ConnectionResult(False, err.code, str(err), err.request_id)
+        return ConnectionResult.failed(err)
 
 
 def list_buckets(endpoint) -> list[dict]:

@@ -239,6 +239,7 @@ LOGGING = {
         # botocore logs request headers at DEBUG, which would include signatures.
         "botocore": {"level": "WARNING"},
         "boto3": {"level": "WARNING"},
+        "s3transfer": {"level": "WARNING"},
         "urllib3": {"level": "WARNING"},
     },
 }

@@ -16,6 +16,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
 from console import audit, s3
@@ -44,6 +45,7 @@ def _throttle_keys(request) -> list[str]:
 
 
 @login_not_required
+@sensitive_post_parameters("password")
 @never_cache
 @csrf_protect
 def login_view(request):
@@ -72,7 +74,12 @@ def login_view(request):
                     cache.incr(key)
                 except ValueError:
                     cache.set(key, 1, settings.LOGIN_LOCKOUT_SECONDS)
-    ctx = {"form": form, "locked": locked, "next": request.GET.get("next", "")}
+    ctx = {
+        "form": form,
+        "locked": locked,
+        "lockout_minutes": max(1, -(-settings.LOGIN_LOCKOUT_SECONDS // 60)),
+        "next": request.GET.get("next", ""),
+    }
     return render(request, "registration/login.html", ctx, status=429 if locked else 200)
 
 
@@ -91,7 +98,12 @@ def _save_endpoint(request, form, action):
     return endpoint
 
 
+# Error reports (500 mails, debug pages) leave these out of the request they show.
+SECRET_FIELDS = ("secret_key", "session_token")
+
+
 @staff_required
+@sensitive_post_parameters(*SECRET_FIELDS)
 def endpoint_add(request):
     provider = request.GET.get("provider") or Provider.MINIO
     if provider not in Provider.values:
@@ -110,6 +122,7 @@ def endpoint_add(request):
 
 
 @staff_required
+@sensitive_post_parameters(*SECRET_FIELDS)
 def endpoint_edit(request, code):
     endpoint = get_object_or_404(Endpoint, code=code)
     form = EndpointForm(request.POST or None, instance=endpoint)
@@ -147,7 +160,7 @@ def endpoint_test(request, code):
         bucket=bucket,
         outcome=AuditEntry.Outcome.OK if result.ok else AuditEntry.Outcome.FAILED,
         request_id=result.request_id,
-        detail=result.message,
+        detail=result.message if result.ok else f"{result.message} [{result.code}]",
     )
     template = "console/endpoint_detail.html#test-result"
     if not request.htmx:
@@ -231,6 +244,16 @@ class _Echo:
         return value
 
 
+# A spreadsheet opening the export would run a cell that starts like a formula
+# (bucket names and keys are chosen by users); a leading apostrophe makes it text.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value) -> str:
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
 def audit_csv(request):
     _form, entries = _audit_queryset(request)
     writer = csv.writer(_Echo())
@@ -251,7 +274,8 @@ def audit_csv(request):
         yield writer.writerow(header)
         for e in entries.iterator(chunk_size=1000):
             yield writer.writerow(
-                [
+                csv_cell(value)
+                for value in [
                     e.at.isoformat(),
                     e.username,
                     e.endpoint_name,

@@ -14,6 +14,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         count = 0
+        endpoint = None
         try:
             with transaction.atomic():
                 for endpoint in Endpoint.objects.select_for_update():
@@ -27,6 +28,10 @@ class Command(BaseCommand):
                         session_token_encrypted=endpoint.session_token_encrypted,
                     )
                     count += 1
-        except crypto.SecretUnreadable as exc:
-            raise CommandError(f"{exc} Nothing was changed.") from None
+        except crypto.SecretUnreadable:
+            raise CommandError(
+                f"The secrets of endpoint {endpoint.name!r} cannot be decrypted with any key "
+                "in ENCRYPTION_KEYS. Keep the key they were stored with in the list (after "
+                "the new one) until the rotation has run. Nothing was changed."
+            ) from None
         self.stdout.write(f"Re-encrypted the secrets of {count} endpoints with the newest key.")
