@@ -601,7 +601,8 @@ def _read_object_lock(ctx):
 
 def _object_lock_forms(ctx, state):
     current = state.get("retention") or {}
-    initial = {k.lower(): v for k, v in current.items()}
+    # moto answers Years: 0 beside Days; a zero is "not given".
+    initial = {k.lower(): v for k, v in current.items() if v}
     return {"lock_form": forms.ObjectLockForm(initial=initial)}
 
 

@@ -119,12 +119,9 @@ def _run(request, endpoint, bucket, change: Change, ctx: dict) -> None:
     except ValidationError as exc:
         # Only possible after reading the current state (e.g. a CORS document
         # that would grow past its limit); nothing was changed.
-        if change.form is not None:
-            change.form.is_valid()
-            change.form.add_error(None, exc)
-            ctx[change.form_name] = change.form
-        else:
-            ctx["refusal"] = " ".join(exc.messages)
+        ctx["refusal"] = " ".join(exc.messages)
+        if change.form is not None and change.form.is_bound:
+            ctx[change.form_name] = change.form  # keeps what was typed
     except s3.S3Error as err:
         audit.record(request, change.action, endpoint=endpoint, bucket=bucket, error=err)
         ctx["error"] = err
