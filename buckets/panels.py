@@ -247,6 +247,9 @@ def _save_policy(ctx):
         "bucket.policy",
         _("Policy saved."),
         lambda: s3.put_bucket_policy(ctx.endpoint, ctx.bucket, text),
+        # A policy the provider refuses stays in the editor to be fixed.
+        form_name="policy_form",
+        form=forms.PolicyForm(ctx.data),
     )
 
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import Http404
+from django.http import Http404, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
@@ -61,8 +61,7 @@ def _create(request, endpoint, form) -> s3.S3Error | None:
 
 @require_http_methods(["GET", "POST"])
 def bucket_create(request, code):
-    level = Level.MANAGER
-    endpoint = get_endpoint_for_user(request, code, level)
+    endpoint = get_endpoint_for_user(request, code, Level.MANAGER)
     form = CreateBucketForm(request.POST or None, endpoint=endpoint)
     error = None
     if request.method == "POST" and form.is_valid():
@@ -109,7 +108,12 @@ def bucket_delete(request, code, bucket):
 def bucket_settings(request, code, bucket):
     """The settings page: every panel loads itself as a fragment."""
     endpoint = get_endpoint_for_user(request, code, Level.VIEWER)
-    ctx = {"endpoint": endpoint, "bucket": bucket, "panels": PANELS.values()}
+    ctx = {
+        "endpoint": endpoint,
+        "bucket": bucket,
+        "panels": PANELS.values(),
+        "can_manage": can(endpoint, Level.MANAGER),
+    }
     return render(request, "buckets/settings.html", ctx)
 
 
@@ -125,6 +129,8 @@ def _run(request, endpoint, bucket, change: Change, ctx: dict) -> None:
     except s3.S3Error as err:
         audit.record(request, change.action, endpoint=endpoint, bucket=bucket, error=err)
         ctx["error"] = err
+        if change.form is not None and change.form.is_bound:
+            ctx[change.form_name] = change.form
     else:
         audit.record(request, change.action, endpoint=endpoint, bucket=bucket, detail=change.detail)
         ctx["message"] = change.message
@@ -144,6 +150,8 @@ def panel(request, code, bucket, slug):
     ctx["can_edit"] = can(endpoint, Level.MANAGER)
     overrides: dict = {}
     if request.method == "POST":
+        if not panel.actions:
+            return HttpResponseNotAllowed(["GET"])
         action = panel.actions.get(request.POST.get("op", "save"))
         if action is None:
             raise Http404("No such action")
