@@ -85,6 +85,27 @@ def _or_empty(read: Callable, *args):
         raise
 
 
+def _guarded_delete(ctx, read: Callable, delete: Callable, *, quiet: bool = False) -> None:
+    """Delete a setting only after reading that it exists.
+
+    A gateway that does not know a subresource (`?tagging`, `?encryption` …)
+    answers the GET with an object listing (which parses as empty) and takes
+    the DELETE for DeleteBucket. Reading first turns that into "nothing to
+    delete" instead of a lost bucket.
+    """
+    try:
+        current = read(ctx.endpoint, ctx.bucket)
+    except s3.S3Error as err:
+        if not err.not_configured:
+            raise
+        current = None
+    if not current:
+        if quiet:
+            return
+        raise ValidationError(_("This setting is not configured; there is nothing to delete."))
+    delete(ctx.endpoint, ctx.bucket)
+
+
 # Versioning
 
 
@@ -257,7 +278,7 @@ def _delete_policy(ctx):
     return Change(
         "bucket.policy.delete",
         _("Policy deleted."),
-        lambda: s3.delete_bucket_policy(ctx.endpoint, ctx.bucket),
+        lambda: _guarded_delete(ctx, s3.get_bucket_policy, s3.delete_bucket_policy),
     )
 
 
@@ -350,7 +371,7 @@ def _delete_cors(ctx):
     return Change(
         "bucket.cors.delete",
         _("CORS configuration deleted."),
-        lambda: s3.delete_bucket_cors(ctx.endpoint, ctx.bucket),
+        lambda: _guarded_delete(ctx, s3.get_bucket_cors, s3.delete_bucket_cors),
     )
 
 
@@ -414,7 +435,7 @@ def _delete_lifecycle(ctx):
     return Change(
         "bucket.lifecycle.delete",
         _("Lifecycle configuration deleted."),
-        lambda: s3.delete_bucket_lifecycle(ctx.endpoint, ctx.bucket),
+        lambda: _guarded_delete(ctx, s3.get_bucket_lifecycle, s3.delete_bucket_lifecycle),
     )
 
 
@@ -448,7 +469,7 @@ def _save_tags(ctx):
         if tags:
             s3.put_bucket_tagging(ctx.endpoint, ctx.bucket, tags)
         else:
-            s3.delete_bucket_tagging(ctx.endpoint, ctx.bucket)
+            _guarded_delete(ctx, s3.get_bucket_tagging, s3.delete_bucket_tagging, quiet=True)
 
     return Change(
         "bucket.tagging",
@@ -462,7 +483,7 @@ def _delete_tags(ctx):
     return Change(
         "bucket.tagging.delete",
         _("Tags deleted."),
-        lambda: s3.delete_bucket_tagging(ctx.endpoint, ctx.bucket),
+        lambda: _guarded_delete(ctx, s3.get_bucket_tagging, s3.delete_bucket_tagging),
     )
 
 
@@ -536,7 +557,7 @@ def _delete_website(ctx):
     return Change(
         "bucket.website.delete",
         _("Static website deleted."),
-        lambda: s3.delete_bucket_website(ctx.endpoint, ctx.bucket),
+        lambda: _guarded_delete(ctx, s3.get_bucket_website, s3.delete_bucket_website),
     )
 
 
@@ -584,10 +605,9 @@ def _save_encryption(ctx):
 
 def _delete_encryption(ctx):
     def run():
-        # Read first: a gateway that ignores `?encryption` would take the DELETE
-        # for DeleteBucket. get_bucket_encryption raises "not supported" there.
-        s3.get_bucket_encryption(ctx.endpoint, ctx.bucket)
-        s3.delete_bucket_encryption(ctx.endpoint, ctx.bucket)
+        # get_bucket_encryption raises "not supported" on a gateway that
+        # ignores `?encryption`, so the DELETE is never sent there.
+        _guarded_delete(ctx, s3.get_bucket_encryption, s3.delete_bucket_encryption)
 
     return Change("bucket.encryption.delete", _("Default encryption removed."), run)
 

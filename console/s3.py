@@ -182,7 +182,7 @@ class S3Error(Exception):
 
     @property
     def not_supported(self) -> bool:
-        return self.code in NOT_SUPPORTED
+        return self.code in NOT_SUPPORTED or self.status in (405, 501)
 
     @property
     def not_found(self) -> bool:

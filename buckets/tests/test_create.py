@@ -97,3 +97,15 @@ def test_viewer_and_operator_cannot_create(client_as, viewer, operator, endpoint
     for user in (viewer, operator):
         assert _create(client_as(user), endpoint, name="fine-name").status_code == 404
     assert s3_calls == []
+
+
+def test_every_invalid_name_is_refused_by_the_view_unsent(client_as, manager, endpoint, s3_calls):
+    from buckets.tests.test_names import INVALID
+
+    client = client_as(manager)
+    for name in INVALID:
+        if name.strip() != name or not name:
+            continue  # the form strips spaces / requires a value; covered elsewhere
+        body = client.post(f"/e/{endpoint.code}/new/", {"name": name}).content.decode()
+        assert 'class="errorlist"' in body, name
+    assert s3_calls == []

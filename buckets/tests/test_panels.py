@@ -445,3 +445,24 @@ def test_failed_change_is_audited(panel, bucket):
     assert "message error" in body
     entry = AuditEntry.objects.get(action="bucket.logging")
     assert entry.outcome == "failed" and entry.bucket == bucket
+
+
+@pytest.mark.parametrize(
+    "slug, delete_op",
+    [
+        ("policy", "DeleteBucketPolicy"),
+        ("cors", "DeleteBucketCors"),
+        ("lifecycle", "DeleteBucketLifecycle"),
+        ("tagging", "DeleteBucketTagging"),
+        ("website", "DeleteBucketWebsite"),
+    ],
+)
+def test_deleting_an_unconfigured_setting_sends_no_delete(
+    panel, bucket, s3, s3_calls, slug, delete_op
+):
+    # A gateway that ignores a subresource takes its DELETE for DeleteBucket,
+    # so every delete reads first and stops when nothing is configured.
+    body = panel.post(slug, {"op": "delete"})
+    assert "there is nothing to delete" in body
+    assert delete_op not in s3_calls
+    s3.client().head_bucket(Bucket=bucket)
