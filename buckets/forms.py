@@ -88,6 +88,10 @@ class CreateBucketForm(forms.Form):
         if preset.fixed_region:
             # ZOS signs everything as us-east-1; a region choice would only confuse.
             del self.fields["region"]
+        elif endpoint.region:
+            self.fields["region"].help_text = _(
+                "Leave empty for the endpoint's own region (%(region)s)."
+            ) % {"region": endpoint.region}
 
     def clean_name(self):
         name = self.cleaned_data["name"]

@@ -466,3 +466,9 @@ def test_deleting_an_unconfigured_setting_sends_no_delete(
     assert "there is nothing to delete" in body
     assert delete_op not in s3_calls
     s3.client().head_bucket(Bucket=bucket)
+
+
+def test_policy_template_link_works_without_htmx(client_as, manager, endpoint, bucket):
+    response = client_as(manager).get(url(endpoint, bucket, "policy"), {"template": "public-read"})
+    body = response.content.decode()
+    assert "<html" in body and f"arn:aws:s3:::{bucket}/*" in body
