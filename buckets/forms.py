@@ -135,6 +135,8 @@ class CannedAclForm(forms.Form):
 GROUPS = {
     "AllUsers": "http://acs.amazonaws.com/groups/global/AllUsers",
     "AuthenticatedUsers": "http://acs.amazonaws.com/groups/global/AuthenticatedUsers",
+    # Access logs are written by this group (the log-delivery-write canned ACL).
+    "LogDelivery": "http://acs.amazonaws.com/groups/s3/LogDelivery",
 }
 PERMISSIONS = ["FULL_CONTROL", "WRITE", "WRITE_ACP", "READ", "READ_ACP"]
 
@@ -163,7 +165,9 @@ class GrantForm(forms.Form):
         if kind == "Group":
             name = who.rsplit("/", 1)[-1]
             if name not in GROUPS:
-                self.add_error("grantee", _("A group is AllUsers or AuthenticatedUsers."))
+                self.add_error(
+                    "grantee", _("A group is AllUsers, AuthenticatedUsers or LogDelivery.")
+                )
             else:
                 data["grantee"] = name
         elif kind == "AmazonCustomerByEmail":

@@ -472,3 +472,22 @@ def test_policy_template_link_works_without_htmx(client_as, manager, endpoint, b
     response = client_as(manager).get(url(endpoint, bucket, "policy"), {"template": "public-read"})
     body = response.content.decode()
     assert "<html" in body and f"arn:aws:s3:::{bucket}/*" in body
+
+
+def test_bad_grant_is_refused_unsent(panel, s3_calls):
+    s3_calls.clear()
+    body = panel.post(
+        "acl", {"op": "grant", "grantee_type": "Group", "grantee": "Everyone", "permission": "READ"}
+    )
+    assert "A group is AllUsers, AuthenticatedUsers or LogDelivery." in body
+    body = panel.post(
+        "acl",
+        {
+            "op": "grant",
+            "grantee_type": "AmazonCustomerByEmail",
+            "grantee": "nope",
+            "permission": "READ",
+        },
+    )
+    assert "That is not an e-mail address." in body
+    assert "PutBucketAcl" not in s3_calls
