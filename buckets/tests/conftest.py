@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+_ids = itertools.count()
+
+
+@pytest.fixture
+def s3_calls(endpoint):
+    """The S3 operations the console sends for `endpoint`, in order.
+
+    A botocore hook on the endpoint's own (cached) client sees every request
+    before it leaves, so an empty list proves that nothing was sent.
+    """
+    from console import s3
+
+    calls: list[str] = []
+    events = s3.client_for(endpoint).meta.events
+    unique = f"count-calls-{next(_ids)}"
+
+    def count(model, **kwargs):
+        calls.append(model.name)
+
+    events.register("before-call.s3", count, unique_id=unique)
+    yield calls
+    events.unregister("before-call.s3", unique_id=unique)
+
+
+@pytest.fixture
+def htmx_client(client_as):
+    """A logged-in test client whose requests look like htmx's."""
+
+    def login(user):
+        client = client_as(user)
+        client.defaults["HTTP_HX_REQUEST"] = "true"
+        return client
+
+    return login
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hasher(settings):
+    # The cast's passwords are hashed for every test; the production hasher's
+    # deliberate slowness buys nothing here.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
