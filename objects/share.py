@@ -87,7 +87,10 @@ def share_post(request, code, bucket):
                     expires=data["expires"],
                 )
                 ctx["policy"] = policy
-                ctx["html_form"] = render_to_string("objects/_post_form.txt", {"policy": policy})
+                # Plain text (not SafeString): the page shows the form as text to copy.
+                ctx["html_form"] = "".join(
+                    [render_to_string("objects/_post_form.txt", {"policy": policy})]
+                )
                 ctx["curl"] = _curl(policy)
                 audit.record(
                     request,
