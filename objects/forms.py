@@ -5,7 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-PAGE_SIZES = (50, 100, 200, 500, 1000)
+PAGE_SIZES = (10, 50, 100, 200, 500, 1000)
 MAX_KEY_BYTES = 1024
 MAX_EXPIRY = 7 * 24 * 3600  # SigV4 presigned URLs live at most 7 days
 SORTS = ("name", "-name", "size", "-size", "date", "-date")

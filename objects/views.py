@@ -6,10 +6,12 @@ from __future__ import annotations
 import json
 import re
 from email.utils import parsedate_to_datetime
+from urllib.parse import quote_plus
 
 from django.http import Http404, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.clickjacking import xframe_options_sameorigin
@@ -80,6 +82,12 @@ def _crumbs(endpoint, bucket, prefix, base):
     return crumbs
 
 
+def _when(moment) -> str:
+    if moment is None:
+        return ""
+    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M:%S")
+
+
 def _trim(back: list[str]) -> list[str]:
     back = list(back)
     while back and sum(len(t) + 6 for t in back) > BACK_STACK_CHARS:
@@ -135,7 +143,9 @@ def browse(request, code, bucket):
                 "key": item["Key"],
                 "name": item["Key"][len(prefix) :],
                 "size": item.get("Size", 0),
+                "size_h": common.human_size(item.get("Size", 0)),
                 "modified": item.get("LastModified"),
+                "modified_s": _when(item.get("LastModified")),
                 "storage_class": item.get("StorageClass", "STANDARD"),
                 "etag": (item.get("ETag") or "").strip('"'),
                 "restore": _restore_state(item, archive),
@@ -160,7 +170,7 @@ def browse(request, code, bucket):
         if row["kind"] == "folder":
             row["url"] = f"{browse_base}?{urlencode({'prefix': row['key'], **keep})}"
         else:
-            row["url"] = f"{detail_base}?{urlencode({'key': row['key']})}"
+            row["url"] = f"{detail_base}?key={quote_plus(row['key'], safe='')}"
 
     # What every link on the page keeps: the view options, never the position.
     base = {
