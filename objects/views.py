@@ -95,129 +95,122 @@ def _trim(back: list[str]) -> list[str]:
     return back
 
 
+DEFAULTS = {
+    "prefix": "",
+    "token": "",
+    "back": [],
+    "size": 200,
+    "sort": "",
+    "etag": False,
+    "filter": "",
+}
+EMPTY_PAGE = {"folders": [], "objects": [], "next_token": ""}
+
+
 def browse(request, code, bucket):
+    """One page of one folder: exactly one ListObjectsV2 call, whatever the bucket holds."""
     endpoint = get_endpoint_for_user(request, code, Level.VIEWER)
     form = BrowseForm(request.GET)
     form.is_valid()  # bad parameters fall back to their defaults
-    opts = {
-        **{
-            "prefix": "",
-            "token": "",
-            "back": [],
-            "size": 200,
-            "sort": "",
-            "etag": False,
-            "filter": "",
-        },
-        **{k: v for k, v in form.cleaned_data.items()},
-    }
-    prefix, token, back = opts["prefix"], opts["token"], opts["back"]
-    size = opts["size"] or 200
+    opts = {**DEFAULTS, **form.cleaned_data}
+    opts["size"] = opts["size"] or 200
+    prefix = opts["prefix"]
     ctx = {
         "endpoint": endpoint,
         "bucket": bucket,
         "prefix": prefix,
         "opts": opts,
         "error": None,
-        "rows": [],
-        "form_errors": form.errors,
+        "page_sizes": PAGE_SIZES,
+        "can_change": can(endpoint, Level.OPERATOR),
     }
     try:
         page = s3.list_folder(
             endpoint,
             bucket,
             prefix=prefix + opts["filter"],
-            token=token,
-            max_keys=size,
+            token=opts["token"],
+            max_keys=opts["size"],
             with_restore=endpoint.provider == "aws",
         )
     except S3Error as err:
-        ctx["error"] = err
-        page = {"folders": [], "objects": [], "next_token": ""}
-    archive = endpoint.preset.archive_classes
-    rows = [{"kind": "folder", "key": p, "name": p[len(prefix) :]} for p in page["folders"]]
-    for item in page["objects"]:
-        rows.append(
-            {
-                "kind": "object",
-                "key": item["Key"],
-                "name": item["Key"][len(prefix) :],
-                "size": item.get("Size", 0),
-                "size_h": common.human_size(item.get("Size", 0)),
-                "modified": item.get("LastModified"),
-                "modified_s": _when(item.get("LastModified")),
-                "storage_class": item.get("StorageClass", "STANDARD"),
-                "etag": (item.get("ETag") or "").strip('"'),
-                "restore": _restore_state(item, archive),
-            }
-        )
-    folders = _row_sort([r for r in rows if r["kind"] == "folder"], opts["sort"])
-    objects = _row_sort([r for r in rows if r["kind"] == "object"], opts["sort"])
-    ctx["rows"] = folders + objects
-    # Row links: reverse() once, then only the query changes.
+        ctx["error"], page = err, EMPTY_PAGE
+    ctx["rows"] = _rows(page, prefix, endpoint.preset.archive_classes, opts["sort"])
+    _link_rows(ctx["rows"], endpoint, bucket, opts)
+    _page_links(ctx, endpoint, bucket, opts, page["next_token"])
+    template = "objects/browse.html#listing" if request.htmx else "objects/browse.html"
+    return render(request, template, ctx)
+
+
+def _rows(page, prefix, archive_classes, sort):
+    """Folders first, then objects, each sorted within the page as asked."""
+    folders = [{"kind": "folder", "key": p, "name": p[len(prefix) :]} for p in page["folders"]]
+    objects = [
+        {
+            "kind": "object",
+            "key": item["Key"],
+            "name": item["Key"][len(prefix) :],
+            "size": item.get("Size", 0),
+            "size_h": common.human_size(item.get("Size", 0)),
+            "modified": item.get("LastModified"),
+            "modified_s": _when(item.get("LastModified")),
+            "storage_class": item.get("StorageClass", "STANDARD"),
+            "etag": (item.get("ETag") or "").strip('"'),
+            "restore": _restore_state(item, archive_classes),
+        }
+        for item in page["objects"]
+    ]
+    return _row_sort(folders, sort) + _row_sort(objects, sort)
+
+
+def _view_options(opts) -> dict:
+    """What every link on the page keeps: the view options, never the position."""
+    return {
+        "size": opts["size"] if opts["size"] != 200 else "",
+        "sort": opts["sort"],
+        "etag": "on" if opts["etag"] else "",
+    }
+
+
+def _link_rows(rows, endpoint, bucket, opts):
+    # reverse() once per page, then only the query changes (up to 1000 rows).
     browse_base = reverse("objects:browse", args=[endpoint.code, bucket])
     detail_base = reverse("objects:detail", args=[endpoint.code, bucket])
-    keep = {
-        k: v
-        for k, v in (
-            ("size", size if size != 200 else ""),
-            ("sort", opts["sort"]),
-            ("etag", "on" if opts["etag"] else ""),
-        )
-        if v
-    }
-    for row in ctx["rows"]:
+    keep = {k: v for k, v in _view_options(opts).items() if v}
+    for row in rows:
         if row["kind"] == "folder":
             row["url"] = f"{browse_base}?{urlencode({'prefix': row['key'], **keep})}"
         else:
             row["url"] = f"{detail_base}?key={quote_plus(row['key'], safe='')}"
 
-    # What every link on the page keeps: the view options, never the position.
-    base = {
-        "size": size if size != 200 else "",
-        "sort": opts["sort"],
-        "etag": "on" if opts["etag"] else "",
-    }
-    here = {**base, "prefix": prefix, "filter": opts["filter"]}
-    ctx["base"] = base
-    ctx["self_url"] = common.url("browse", endpoint, bucket, token=token, back=back, **here)
-    if page["next_token"]:
-        ctx["next_url"] = common.url(
-            "browse", endpoint, bucket, token=page["next_token"], back=_trim(back + [token]), **here
-        )
+
+def _page_links(ctx, endpoint, bucket, opts, next_token):
+    """Next, previous and first page, sort and ETag toggles, breadcrumbs.
+
+    The position is the continuation token plus the stack of tokens of the
+    pages before it (`back`), all in the URL: a page is bookmarkable, the
+    browser's back button works, and "previous" needs no extra list call."""
+    token, back = opts["token"], opts["back"]
+    base = _view_options(opts)
+    here = {**base, "prefix": opts["prefix"], "filter": opts["filter"]}
+
+    def link(**changes):
+        query = {"token": token, "back": back, **here, **changes}
+        return common.url("browse", endpoint, bucket, **query)
+
+    ctx["self_url"] = link()
+    if next_token:
+        ctx["next_url"] = link(token=next_token, back=_trim(back + [token]))
     if token:
-        ctx["first_url"] = common.url("browse", endpoint, bucket, **here)
-        if back:
-            ctx["prev_url"] = common.url(
-                "browse", endpoint, bucket, token=back[-1], back=back[:-1], **here
-            )
-        else:
-            ctx["prev_url"] = ctx["first_url"]
+        ctx["first_url"] = link(token="", back=[])
+        ctx["prev_url"] = link(token=back[-1], back=back[:-1]) if back else ctx["first_url"]
     ctx["page_number"] = len(back) + 1
-    ctx["crumbs"] = _crumbs(endpoint, bucket, prefix, base)
+    ctx["crumbs"] = _crumbs(endpoint, bucket, opts["prefix"], base)
     ctx["sort_urls"] = {
-        field: common.url(
-            "browse",
-            endpoint,
-            bucket,
-            token=token,
-            back=back,
-            **{**here, "sort": "-" + field if opts["sort"] == field else field},
-        )
+        field: link(sort="-" + field if opts["sort"] == field else field)
         for field in ("name", "size", "date")
     }
-    ctx["etag_url"] = common.url(
-        "browse",
-        endpoint,
-        bucket,
-        token=token,
-        back=back,
-        **{**here, "etag": "" if opts["etag"] else "on"},
-    )
-    ctx["page_sizes"] = PAGE_SIZES
-    ctx["can_change"] = can(endpoint, Level.OPERATOR)
-    template = "objects/browse.html#listing" if request.htmx else "objects/browse.html"
-    return render(request, template, ctx)
+    ctx["etag_url"] = link(etag="" if opts["etag"] else "on")
 
 
 def jump(request, code, bucket):
