@@ -169,3 +169,36 @@ def test_large_text_gets_no_preview(s3, bucket, endpoint, viewer, client_as, set
     finally:
         views.PREVIEW_LIMITS["text"] = old
     assert "preview" not in detail.context and detail.context["preview_refused"]
+
+
+def test_archived_objects_show_their_state_in_listing_and_detail(
+    s3, bucket, endpoint, viewer, client_as
+):
+    raw = s3.client()
+    try:
+        raw.put_object(Bucket=bucket, Key="cold/a.txt", Body=b"x", StorageClass="GLACIER")
+    except Exception:  # a gateway without that placement target
+        pytest.skip("this endpoint has no GLACIER storage class")
+    client = client_as(viewer)
+    listing = client.get(_url("browse", endpoint, bucket), {"prefix": "cold/"})
+    assert listing.context["rows"][0]["restore"] == {"state": "archived"}
+    assert ">archived<" in listing.content.decode()
+    detail = client.get(_url("detail", endpoint, bucket), {"key": "cold/a.txt"})
+    assert "archived (restore it before reading)" in detail.content.decode()
+    assert "preview" not in detail.context  # an archived object cannot be read
+    if not s3.is_moto:
+        return  # RestoreObject is not implemented everywhere (Ceph answers 501)
+    raw.restore_object(Bucket=bucket, Key="cold/a.txt", RestoreRequest={"Days": 2})
+    detail = client.get(_url("detail", endpoint, bucket), {"key": "cold/a.txt"})
+    assert detail.context["restore"]["state"] in ("restoring", "restored")
+    assert "restore" in detail.content.decode()
+
+
+def test_viewer_sees_no_change_controls(s3, bucket, endpoint, viewer, client_as):
+    s3.client().put_object(Bucket=bucket, Key="a.txt", Body=b"x")
+    client = client_as(viewer)
+    listing = client.get(_url("browse", endpoint, bucket)).content.decode()
+    assert "Delete" not in listing and "New folder" not in listing
+    detail = client.get(_url("detail", endpoint, bucket), {"key": "a.txt"}).content.decode()
+    for text in ("Copy or move", "Save metadata", "Save tags", "Save ACL", "Delete this object"):
+        assert text not in detail
