@@ -1,8 +1,26 @@
 from django.urls import path
 
-from objects import views
+from objects import changes, share, versions, views
 
 app_name = "objects"
 urlpatterns = [
     path("b/<str:bucket>/", views.browse, name="browse"),
+    path("b/<str:bucket>/jump/", views.jump, name="jump"),
+    path("b/<str:bucket>/object/", views.detail, name="detail"),
+    path("b/<str:bucket>/download/", views.download, name="download"),
+    path("b/<str:bucket>/preview/", views.preview, name="preview"),
+    path("b/<str:bucket>/share/", share.share, name="share"),
+    path("b/<str:bucket>/share/post/", share.share_post, name="share_post"),
+    path("b/<str:bucket>/folder/", changes.folder_create, name="folder_create"),
+    path("b/<str:bucket>/delete/", changes.delete, name="delete"),
+    path("b/<str:bucket>/copy/", changes.copy, name="copy"),
+    path("b/<str:bucket>/metadata/", changes.metadata, name="metadata"),
+    path("b/<str:bucket>/storage-class/", changes.storage_class, name="storage_class"),
+    path("b/<str:bucket>/tags/", changes.tags, name="tags"),
+    path("b/<str:bucket>/acl/", changes.acl, name="acl"),
+    path("b/<str:bucket>/versions/", versions.versions, name="versions"),
+    path("b/<str:bucket>/versions/restore/", versions.version_restore, name="version_restore"),
+    path("b/<str:bucket>/multipart/", versions.multipart, name="multipart"),
+    path("b/<str:bucket>/multipart/parts/", versions.multipart_parts, name="multipart_parts"),
+    path("b/<str:bucket>/multipart/abort/", versions.multipart_abort, name="multipart_abort"),
 ]

@@ -1,11 +1,115 @@
 from __future__ import annotations
 
+import json
+
 from console.tests.matrix import Case
 
+
+def _b(ctx):
+    return {"code": ctx.endpoint.code, "bucket": ctx.bucket}
+
+
+def _upload(ctx):
+    """A real incomplete upload, so the parts page has something to show."""
+    answer = ctx.s3.client().create_multipart_upload(Bucket=ctx.bucket, Key=ctx.key)
+    return {"key": ctx.key, "upload_id": answer["UploadId"]}
+
+
+def _key(ctx):
+    return {"key": ctx.key}
+
+
 CASES = [
+    Case("objects:browse", "viewer", kwargs=_b),
+    Case("objects:jump", "viewer", kwargs=_b, query=lambda ctx: {"to": ctx.key}),
+    Case("objects:detail", "viewer", kwargs=_b, query=_key),
+    Case("objects:download", "viewer", kwargs=_b, query=_key),
+    Case("objects:preview", "viewer", kwargs=_b, query=_key),
+    Case("objects:share", "viewer", kwargs=_b, query=_key),
     Case(
-        "objects:browse",
+        "objects:share",
         "viewer",
-        kwargs=lambda ctx: {"code": ctx.endpoint.code, "bucket": ctx.bucket},
+        method="post",
+        kwargs=_b,
+        data=lambda ctx: {"key": ctx.key, "method": "GET", "expires": 60},
+    ),
+    Case("objects:share_post", "operator", kwargs=_b),
+    Case(
+        "objects:share_post",
+        "operator",
+        method="post",
+        kwargs=_b,
+        data=lambda ctx: {"prefix": "in/", "expires": 60},
+    ),
+    Case(
+        "objects:folder_create",
+        "operator",
+        method="post",
+        kwargs=_b,
+        data=lambda ctx: {"name": "made"},
+    ),
+    Case(
+        "objects:delete",
+        "operator",
+        method="post",
+        kwargs=_b,
+        data=lambda ctx: {"key": "not-there.txt"},
+    ),
+    Case(
+        "objects:copy",
+        "operator",
+        method="post",
+        kwargs=_b,
+        data=lambda ctx: {"key": ctx.key, "target_bucket": ctx.bucket, "target_key": "c.txt"},
+    ),
+    Case(
+        "objects:metadata",
+        "operator",
+        method="post",
+        kwargs=_b,
+        data=lambda ctx: {"key": ctx.key, "content_type": "text/plain"},
+    ),
+    Case(
+        "objects:storage_class",
+        "operator",
+        method="post",
+        kwargs=_b,
+        data=lambda ctx: {"key": ctx.key, "storage_class": "STANDARD"},
+    ),
+    Case(
+        "objects:tags",
+        "operator",
+        method="post",
+        kwargs=_b,
+        data=lambda ctx: {"key": ctx.key, "tags": "a=b"},
+    ),
+    Case(
+        "objects:acl",
+        "operator",
+        method="post",
+        kwargs=_b,
+        data=lambda ctx: {"key": ctx.key, "canned": "private"},
+    ),
+    Case("objects:versions", "viewer", kwargs=_b, query=_key),
+    Case(
+        "objects:version_restore",
+        "operator",
+        method="post",
+        kwargs=_b,
+        data=lambda ctx: {"key": ctx.key, "version": "null"},
+    ),
+    Case("objects:multipart", "viewer", kwargs=_b),
+    Case(
+        "objects:multipart_parts",
+        "viewer",
+        kwargs=_b,
+        query=_upload,
+    ),
+    Case(
+        "objects:multipart_abort",
+        "operator",
+        method="post",
+        kwargs=_b,
+        data=lambda ctx: {"item": json.dumps([ctx.key, "nope"])},
     ),
 ]

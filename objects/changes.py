@@ -1,0 +1,326 @@
+"""Changing one object (SPEC O7, O8): folder, delete, copy/move/rename,
+metadata, storage class, tags, ACL. Operators only; every outcome is audited."""
+
+from __future__ import annotations
+
+from django.http import Http404
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from console import audit, s3
+from console.access import get_endpoint_for_user
+from console.models import Level
+from console.s3 import S3Error
+from objects import common
+from objects.forms import (
+    AclForm,
+    CopyForm,
+    FolderForm,
+    KeyForm,
+    MetadataForm,
+    StorageClassForm,
+    TagsForm,
+)
+
+
+def _detail(endpoint, bucket, key):
+    return common.url("detail", endpoint, bucket, key=key)
+
+
+def _key_from(request):
+    """The key a POST is about, for error redirects before its form is valid."""
+    key = request.POST.get("key", "")
+    if not key:
+        raise Http404("No key")
+    return key
+
+
+@require_POST
+def folder_create(request, code, bucket):
+    endpoint = get_endpoint_for_user(request, code, Level.OPERATOR)
+    form = FolderForm(request.POST)
+    back = common.url("browse", endpoint, bucket, prefix=request.POST.get("prefix", ""))
+    if not form.is_valid():
+        return common.refused(request, common.form_errors(form), back)
+    key = form.cleaned_data["key"]
+    try:
+        answer = s3.put_empty(endpoint, bucket, key)
+    except S3Error as err:
+        audit.record(
+            request, "object.folder_create", endpoint=endpoint, bucket=bucket, key=key, error=err
+        )
+        return common.refused(request, str(err), back)
+    audit.record(
+        request,
+        "object.folder_create",
+        endpoint=endpoint,
+        bucket=bucket,
+        key=key,
+        request_id=s3.request_id_of(answer),
+    )
+    return common.done(request, _("Folder %(key)s created.") % {"key": key}, back)
+
+
+@require_POST
+def delete(request, code, bucket):
+    """Delete the current object (a delete marker on a versioned bucket) or,
+    with a version id, that version for good."""
+    endpoint = get_endpoint_for_user(request, code, Level.OPERATOR)
+    form = KeyForm(request.POST)
+    if not form.is_valid():
+        raise Http404("No key")
+    key, version = form.cleaned_data["key"], form.cleaned_data["version"]
+    back = common.url("browse", endpoint, bucket, prefix=common.parent_prefix(key))
+    action = "object.version_delete" if version else "object.delete"
+    try:
+        answer = s3.delete_object(endpoint, bucket, key, version)
+    except S3Error as err:
+        audit.record(
+            request, action, endpoint=endpoint, bucket=bucket, key=key, error=err, detail=version
+        )
+        return common.refused(request, str(err), _detail(endpoint, bucket, key))
+    audit.record(
+        request,
+        action,
+        endpoint=endpoint,
+        bucket=bucket,
+        key=key,
+        detail=version,
+        request_id=s3.request_id_of(answer),
+    )
+    if version:
+        text = _("Version %(version)s of %(key)s was deleted permanently.") % {
+            "version": version,
+            "key": key,
+        }
+        back = common.url("versions", endpoint, bucket, key=key)
+    elif answer.get("DeleteMarker"):
+        text = _(
+            "The bucket is versioned: a delete marker was created for %(key)s and its earlier "
+            "versions remain. Delete a version permanently from the versions page."
+        ) % {"key": key}
+    else:
+        text = _("%(key)s was deleted.") % {"key": key}
+    return common.done(request, text, back)
+
+
+@require_POST
+def copy(request, code, bucket):
+    """Copy, move or rename within the endpoint by CopyObject (up to 5 GiB)."""
+    endpoint = get_endpoint_for_user(request, code, Level.OPERATOR)
+    form = CopyForm(request.POST)
+    if not form.is_valid():
+        return common.refused(
+            request, common.form_errors(form), _detail(endpoint, bucket, _key_from(request))
+        )
+    key = form.cleaned_data["key"]
+    target_bucket = form.cleaned_data["target_bucket"]
+    target_key = form.cleaned_data["target_key"]
+    move = form.cleaned_data["move"]
+    here = _detail(endpoint, bucket, key)
+    if (target_bucket, target_key) == (bucket, key):
+        return common.refused(request, _("The target is the object itself."), here)
+    action = "object.move" if move else "object.copy"
+    detail = f"{bucket}/{key} -> {target_bucket}/{target_key}"
+    try:
+        head = s3.head_object(endpoint, bucket, key)
+        if head.get("ContentLength", 0) > s3.COPY_LIMIT:
+            return common.refused(
+                request,
+                _(
+                    "This object is larger than 5 GiB: copying it needs a background job "
+                    "(multipart copy), which is coming in a later version."
+                ),
+                here,
+            )
+        answer = s3.copy_object(endpoint, bucket, key, target_bucket, target_key)
+        if move:
+            s3.delete_object(endpoint, bucket, key)
+    except S3Error as err:
+        audit.record(
+            request, action, endpoint=endpoint, bucket=bucket, key=key, error=err, detail=detail
+        )
+        return common.refused(request, str(err), here)
+    audit.record(
+        request,
+        action,
+        endpoint=endpoint,
+        bucket=bucket,
+        key=key,
+        detail=detail,
+        request_id=s3.request_id_of(answer),
+    )
+    text = (_("Moved to %(target)s.") if move else _("Copied to %(target)s.")) % {
+        "target": f"{target_bucket}/{target_key}"
+    }
+    return common.done(request, text, _detail(endpoint, target_bucket, target_key))
+
+
+def _keep_encryption(head: dict) -> dict:
+    """Server-side encryption settings a copy onto itself must repeat."""
+    extra = {}
+    if head.get("ServerSideEncryption"):
+        extra["ServerSideEncryption"] = head["ServerSideEncryption"]
+    if head.get("SSEKMSKeyId"):
+        extra["SSEKMSKeyId"] = head["SSEKMSKeyId"]
+    return extra
+
+
+@require_POST
+def metadata(request, code, bucket):
+    """Copy the object onto itself with REPLACE: the form carries every current
+    header, so what the user did not touch is written back unchanged."""
+    endpoint = get_endpoint_for_user(request, code, Level.OPERATOR)
+    form = MetadataForm(request.POST)
+    if not form.is_valid():
+        return common.refused(
+            request, common.form_errors(form), _detail(endpoint, bucket, _key_from(request))
+        )
+    data = form.cleaned_data
+    key = data["key"]
+    here = _detail(endpoint, bucket, key)
+    try:
+        head = s3.head_object(endpoint, bucket, key)
+        if head.get("ContentLength", 0) > s3.COPY_LIMIT:
+            return common.refused(
+                request,
+                _(
+                    "This object is larger than 5 GiB: changing its metadata needs a multipart "
+                    "copy job, which is coming in a later version."
+                ),
+                here,
+            )
+        replace = {
+            "ContentType": data["content_type"],
+            "CacheControl": data["cache_control"],
+            "ContentDisposition": data["content_disposition"],
+            "ContentEncoding": data["content_encoding"],
+            "ContentLanguage": data["content_language"],
+            "Expires": data["expires"],
+            "Metadata": data["metadata"],
+            **_keep_encryption(head),
+        }
+        current_class = head.get("StorageClass", "")
+        answer = s3.copy_object(
+            endpoint, bucket, key, bucket, key, replace=replace, storage_class=current_class
+        )
+    except S3Error as err:
+        audit.record(
+            request, "object.metadata", endpoint=endpoint, bucket=bucket, key=key, error=err
+        )
+        return common.refused(request, str(err), here)
+    audit.record(
+        request,
+        "object.metadata",
+        endpoint=endpoint,
+        bucket=bucket,
+        key=key,
+        request_id=s3.request_id_of(answer),
+    )
+    return common.done(request, _("Metadata and headers saved."), here)
+
+
+@require_POST
+def storage_class(request, code, bucket):
+    endpoint = get_endpoint_for_user(request, code, Level.OPERATOR)
+    form = StorageClassForm(request.POST, classes=endpoint.preset.storage_classes)
+    if not form.is_valid():
+        return common.refused(
+            request, common.form_errors(form), _detail(endpoint, bucket, _key_from(request))
+        )
+    key, new_class = form.cleaned_data["key"], form.cleaned_data["storage_class"]
+    here = _detail(endpoint, bucket, key)
+    try:
+        head = s3.head_object(endpoint, bucket, key)
+        if head.get("StorageClass", "STANDARD") == new_class:
+            return common.refused(
+                request, _("The object is already in %(c)s.") % {"c": new_class}, here
+            )
+        if head.get("ContentLength", 0) > s3.COPY_LIMIT:
+            return common.refused(
+                request,
+                _(
+                    "This object is larger than 5 GiB: changing its storage class needs a "
+                    "multipart copy job, which is coming in a later version."
+                ),
+                here,
+            )
+        answer = s3.copy_object(endpoint, bucket, key, bucket, key, storage_class=new_class)
+    except S3Error as err:
+        audit.record(
+            request,
+            "object.storage_class",
+            endpoint=endpoint,
+            bucket=bucket,
+            key=key,
+            error=err,
+            detail=new_class,
+        )
+        return common.refused(request, str(err), here)
+    audit.record(
+        request,
+        "object.storage_class",
+        endpoint=endpoint,
+        bucket=bucket,
+        key=key,
+        detail=new_class,
+        request_id=s3.request_id_of(answer),
+    )
+    return common.done(request, _("Storage class changed to %(c)s.") % {"c": new_class}, here)
+
+
+@require_POST
+def tags(request, code, bucket):
+    endpoint = get_endpoint_for_user(request, code, Level.OPERATOR)
+    form = TagsForm(request.POST, limit=endpoint.preset.object_tag_limit)
+    if not form.is_valid():
+        return common.refused(
+            request, common.form_errors(form), _detail(endpoint, bucket, _key_from(request))
+        )
+    key, tag_list = form.cleaned_data["key"], form.cleaned_data["tags"]
+    here = _detail(endpoint, bucket, key)
+    try:
+        answer = s3.put_object_tags(endpoint, bucket, key, tag_list)
+    except S3Error as err:
+        audit.record(request, "object.tags", endpoint=endpoint, bucket=bucket, key=key, error=err)
+        return common.refused(request, common.not_supported_text(err), here)
+    audit.record(
+        request,
+        "object.tags",
+        endpoint=endpoint,
+        bucket=bucket,
+        key=key,
+        detail=f"{len(tag_list)} tags",
+        request_id=s3.request_id_of(answer),
+    )
+    return common.done(request, _("Tags saved."), here)
+
+
+@require_POST
+def acl(request, code, bucket):
+    endpoint = get_endpoint_for_user(request, code, Level.OPERATOR)
+    form = AclForm(request.POST)
+    if not form.is_valid():
+        return common.refused(
+            request, common.form_errors(form), _detail(endpoint, bucket, _key_from(request))
+        )
+    data = form.cleaned_data
+    key = data["key"]
+    here = _detail(endpoint, bucket, key)
+    try:
+        answer = s3.put_object_acl(
+            endpoint, bucket, key, canned=data["canned"], grants=data["grants"]
+        )
+    except S3Error as err:
+        audit.record(request, "object.acl", endpoint=endpoint, bucket=bucket, key=key, error=err)
+        return common.refused(request, common.not_supported_text(err), here)
+    audit.record(
+        request,
+        "object.acl",
+        endpoint=endpoint,
+        bucket=bucket,
+        key=key,
+        detail=data["canned"] or f"{len(data['grants'])} grants",
+        request_id=s3.request_id_of(answer),
+    )
+    return common.done(request, _("Access control list saved."), here)

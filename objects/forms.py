@@ -1,0 +1,315 @@
+"""Every input of the object pages, validated before any S3 request."""
+
+from __future__ import annotations
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+PAGE_SIZES = (10, 50, 100, 200, 500, 1000)
+MAX_KEY_BYTES = 1024
+MAX_EXPIRY = 7 * 24 * 3600  # SigV4 presigned URLs live at most 7 days
+SORTS = ("name", "-name", "size", "-size", "date", "-date")
+CANNED_ACLS = (
+    ("", _("Keep the grants below")),
+    ("private", "private"),
+    ("public-read", "public-read"),
+    ("public-read-write", "public-read-write"),
+    ("authenticated-read", "authenticated-read"),
+    ("bucket-owner-read", "bucket-owner-read"),
+    ("bucket-owner-full-control", "bucket-owner-full-control"),
+)
+PERMISSIONS = ("FULL_CONTROL", "READ", "WRITE", "READ_ACP", "WRITE_ACP")
+
+
+def check_key(value: str) -> str:
+    if not value:
+        raise forms.ValidationError(_("Give a key."))
+    if len(value.encode("utf-8")) > MAX_KEY_BYTES:
+        raise forms.ValidationError(_("A key is 1024 bytes at most (UTF-8)."))
+    return value
+
+
+class KeyField(forms.CharField):
+    """An object key exactly as typed: no stripping, any Unicode."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("strip", False)
+        super().__init__(**kwargs)
+
+    def validate(self, value):
+        super().validate(value)
+        if value:
+            check_key(value)
+
+
+class ListField(forms.Field):
+    """Repeated query parameters (`?back=a&back=b`) as a list of strings."""
+
+    widget = forms.MultipleHiddenInput
+
+    def to_python(self, value):
+        return [str(v) for v in (value or [])]
+
+
+class BrowseForm(forms.Form):
+    prefix = forms.CharField(required=False, strip=False)
+    token = forms.CharField(required=False, strip=False)
+    back = ListField(required=False)
+    size = forms.TypedChoiceField(
+        required=False, coerce=int, choices=[(n, n) for n in PAGE_SIZES], empty_value=200
+    )
+    sort = forms.ChoiceField(required=False, choices=[(s, s) for s in SORTS])
+    etag = forms.BooleanField(required=False)
+    filter = forms.CharField(required=False, strip=False)
+
+    def clean_prefix(self):
+        value = self.cleaned_data["prefix"]
+        if len(value.encode()) > MAX_KEY_BYTES:
+            raise forms.ValidationError(_("A prefix is 1024 bytes at most."))
+        return value
+
+
+class JumpForm(forms.Form):
+    to = KeyField(label=_("Jump to key or prefix"))
+
+
+class KeyForm(forms.Form):
+    key = KeyField()
+    version = forms.CharField(required=False)
+
+
+class FolderForm(forms.Form):
+    prefix = forms.CharField(required=False, strip=False)
+    name = forms.CharField(label=_("Folder name"), strip=False)
+
+    def clean_name(self):
+        name = self.cleaned_data["name"].strip("/")
+        if not name:
+            raise forms.ValidationError(_("Give the folder a name."))
+        return name
+
+    def clean(self):
+        data = super().clean()
+        if "name" in data:
+            data["key"] = check_key(data.get("prefix", "") + data["name"] + "/")
+        return data
+
+
+class CopyForm(forms.Form):
+    key = KeyField(widget=forms.HiddenInput)
+    target_bucket = forms.CharField(label=_("Target bucket"), max_length=63)
+    target_key = KeyField(label=_("Target key"))
+    move = forms.BooleanField(label=_("Move (delete the original after copying)"), required=False)
+
+
+class ExpiryField(forms.IntegerField):
+    def __init__(self, **kwargs):
+        kwargs.setdefault("initial", 3600)
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", MAX_EXPIRY)
+        kwargs.setdefault("label", _("Expires after (seconds, at most 7 days = 604800)"))
+        super().__init__(**kwargs)
+
+
+class ShareForm(forms.Form):
+    key = KeyField(widget=forms.HiddenInput)
+    method = forms.ChoiceField(
+        choices=[("GET", _("Download (GET)")), ("PUT", _("Upload (PUT)"))], initial="GET"
+    )
+    expires = ExpiryField()
+
+
+class PostPolicyForm(forms.Form):
+    key = KeyField(required=False, label=_("Exact key"))
+    prefix = forms.CharField(required=False, strip=False, label=_("…or any key under prefix"))
+    min_size = forms.IntegerField(required=False, min_value=0, label=_("Smallest size (bytes)"))
+    max_size = forms.IntegerField(required=False, min_value=0, label=_("Largest size (bytes)"))
+    content_type = forms.CharField(required=False, max_length=255, label=_("Content type"))
+    expires = ExpiryField()
+
+    def clean(self):
+        data = super().clean()
+        if bool(data.get("key")) == bool(data.get("prefix")):
+            raise forms.ValidationError(_("Give either an exact key or a key prefix."))
+        low, high = data.get("min_size"), data.get("max_size")
+        if low is not None and high is None:
+            raise forms.ValidationError(_("Give a largest size with the smallest one."))
+        if low is not None and high is not None and low > high:
+            raise forms.ValidationError(_("The smallest size is larger than the largest."))
+        return data
+
+
+def _lines(text: str):
+    for number, line in enumerate(text.splitlines(), 1):
+        if line.strip():
+            yield number, line
+
+
+class MetadataForm(forms.Form):
+    key = KeyField(widget=forms.HiddenInput)
+    content_type = forms.CharField(required=False, max_length=255)
+    cache_control = forms.CharField(required=False, max_length=1024)
+    content_disposition = forms.CharField(required=False, max_length=1024)
+    content_encoding = forms.CharField(required=False, max_length=255)
+    content_language = forms.CharField(required=False, max_length=255)
+    expires = forms.DateTimeField(required=False, help_text=_("e.g. 2030-01-31 12:00"))
+    metadata = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        strip=False,
+        help_text=_("One per line: name: value (x-amz-meta- is added; names are lowercased)."),
+    )
+
+    def clean_metadata(self):
+        result = {}
+        for number, line in _lines(self.cleaned_data["metadata"]):
+            name, sep, value = line.partition(":")
+            name = name.strip().lower()
+            if name.startswith("x-amz-meta-"):
+                name = name[len("x-amz-meta-") :]
+            if not sep or not name:
+                raise forms.ValidationError(_("Line %(n)d is not name: value.") % {"n": number})
+            if not all(c.isascii() and (c.isalnum() or c in "-_.") for c in name):
+                raise forms.ValidationError(
+                    _("Line %(n)d: a metadata name uses letters, digits, - _ . only.")
+                    % {"n": number}
+                )
+            value = value.strip()
+            if not value.isascii():
+                raise forms.ValidationError(
+                    _("Line %(n)d: metadata values travel in HTTP headers and must be ASCII.")
+                    % {"n": number}
+                )
+            if len(value.encode()) > 2048:
+                raise forms.ValidationError(
+                    _("Line %(n)d: a value is 2 KB at most.") % {"n": number}
+                )
+            result[name] = value
+        return result
+
+
+class StorageClassForm(forms.Form):
+    key = KeyField(widget=forms.HiddenInput)
+    storage_class = forms.ChoiceField(choices=())
+
+    def __init__(self, *args, classes=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["storage_class"].choices = [(c, c) for c in classes]
+
+
+class TagsForm(forms.Form):
+    key = KeyField(widget=forms.HiddenInput)
+    tags = forms.CharField(
+        required=False,
+        strip=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=_("One per line: key=value. Empty removes every tag."),
+    )
+
+    def __init__(self, *args, limit=10, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.limit = limit
+
+    def clean_tags(self):
+        tags = []
+        for number, line in _lines(self.cleaned_data["tags"]):
+            name, sep, value = line.partition("=")
+            if not sep or not name.strip():
+                raise forms.ValidationError(_("Line %(n)d is not key=value.") % {"n": number})
+            name, value = name.strip(), value.strip()
+            if len(name.encode()) > 128:
+                raise forms.ValidationError(
+                    _("Line %(n)d: a tag key is 128 bytes at most.") % {"n": number}
+                )
+            if len(value.encode()) > 256:
+                raise forms.ValidationError(
+                    _("Line %(n)d: a tag value is 256 bytes at most.") % {"n": number}
+                )
+            if any(name == t[0] for t in tags):
+                raise forms.ValidationError(_("Tag %(k)s appears twice.") % {"k": name})
+            tags.append((name, value))
+        if len(tags) > self.limit:
+            raise forms.ValidationError(
+                _("An object has at most %(limit)d tags.") % {"limit": self.limit}
+            )
+        return tags
+
+
+class AclForm(forms.Form):
+    key = KeyField(widget=forms.HiddenInput)
+    canned = forms.ChoiceField(required=False, choices=CANNED_ACLS, label=_("Canned ACL"))
+    grants = forms.CharField(
+        required=False,
+        strip=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=_(
+            "One grant per line: PERMISSION id|uri|email VALUE, "
+            "e.g. READ uri http://acs.amazonaws.com/groups/global/AllUsers"
+        ),
+    )
+
+    def clean_grants(self):
+        grants = []
+        kinds = {"id": "CanonicalUser", "uri": "Group", "email": "AmazonCustomerByEmail"}
+        fields = {"id": "ID", "uri": "URI", "email": "EmailAddress"}
+        for number, line in _lines(self.cleaned_data["grants"]):
+            parts = line.split(None, 2)
+            if len(parts) != 3 or parts[0].upper() not in PERMISSIONS or parts[1] not in kinds:
+                raise forms.ValidationError(
+                    _("Line %(n)d is not PERMISSION id|uri|email VALUE.") % {"n": number}
+                )
+            permission, kind, value = parts[0].upper(), parts[1], parts[2].strip()
+            grantee = {"Type": kinds[kind], fields[kind]: value}
+            grants.append({"Grantee": grantee, "Permission": permission})
+        return grants
+
+
+def grants_as_text(grants: list[dict]) -> str:
+    lines = []
+    for grant in grants:
+        grantee = grant.get("Grantee", {})
+        for kind, field in (("id", "ID"), ("uri", "URI"), ("email", "EmailAddress")):
+            if grantee.get(field):
+                lines.append(f"{grant.get('Permission')} {kind} {grantee[field]}")
+                break
+    return "\n".join(lines)
+
+
+class VersionsForm(forms.Form):
+    key = KeyField(required=False)
+    prefix = forms.CharField(required=False, strip=False)
+    key_marker = forms.CharField(required=False, strip=False)
+    version_marker = forms.CharField(required=False)
+
+
+class MultipartListForm(forms.Form):
+    key_marker = forms.CharField(required=False, strip=False)
+    upload_marker = forms.CharField(required=False)
+
+
+class PartsForm(forms.Form):
+    key = KeyField()
+    upload_id = forms.CharField()
+    part_marker = forms.IntegerField(required=False, min_value=0)
+
+
+class AbortForm(forms.Form):
+    """`item` holds one JSON pair [key, upload id] per selected upload."""
+
+    item = ListField()
+
+    def clean_item(self):
+        import json
+
+        pairs = []
+        for raw in self.cleaned_data["item"]:
+            try:
+                key, upload_id = json.loads(raw)
+            except (ValueError, TypeError):
+                raise forms.ValidationError(_("An upload in the selection is malformed.")) from None
+            if not isinstance(key, str) or not isinstance(upload_id, str) or not upload_id:
+                raise forms.ValidationError(_("An upload in the selection is malformed."))
+            pairs.append((key, upload_id))
+        if not pairs:
+            raise forms.ValidationError(_("Select at least one upload."))
+        return pairs

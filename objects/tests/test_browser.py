@@ -1,0 +1,50 @@
+"""The object browser in a real browser: folder, preview, share, rename, delete."""
+
+from __future__ import annotations
+
+import urllib.request
+
+import pytest
+
+from objects.tests.test_detail import PNG
+
+pytestmark = [pytest.mark.s3, pytest.mark.browser]
+
+
+def test_browse_preview_share_rename_delete(s3, bucket, endpoint, operator, browser_login):
+    raw = s3.client()
+    raw.put_object(Bucket=bucket, Key="photos/pic.png", Body=PNG, ContentType="image/png")
+    page = browser_login(operator)
+
+    page.goto(f"/e/{endpoint.code}/b/{bucket}/")
+    page.click("#listing a:text('photos/')")
+    page.wait_for_selector("#listing a:text('pic.png')")
+    assert "prefix=photos%2F" in page.url
+
+    page.click("#listing a:text('pic.png')")
+    frame = page.frame_locator("iframe.preview")
+    image = frame.locator("img")
+    image.wait_for()
+    assert page.locator("iframe.preview").get_attribute("sandbox") == ""
+
+    page.click("a:text('Share')")
+    page.click("button:text('Create link')")
+    link = page.input_value("#share-link")
+    with urllib.request.urlopen(link, timeout=10) as answer:
+        assert answer.read() == PNG
+
+    page.go_back()
+    page.go_back()
+    page.wait_for_selector("input[name=target_key]")
+    page.fill("input[name=target_key]", "photos/renamed.png")
+    page.check("input[name=move]")
+    page.click("button:text('Copy or move')")
+    page.wait_for_selector("text=Moved to")
+    assert [o["Key"] for o in raw.list_objects_v2(Bucket=bucket)["Contents"]] == [
+        "photos/renamed.png"
+    ]
+
+    page.click("button:text('Delete this object')")
+    page.wait_for_selector("text=photos/renamed.png was deleted.")
+    assert "Contents" not in raw.list_objects_v2(Bucket=bucket)
+    assert page.locator("#listing").get_attribute("data-upload-target") is not None
