@@ -38,6 +38,24 @@ def url_names(resolver=None, prefix="") -> set[str]:
     return names
 
 
+def routes(resolver=None, prefix="") -> list[str]:
+    found = []
+    for item in (resolver or get_resolver()).url_patterns:
+        if isinstance(item, URLResolver):
+            if item.namespace not in UNLISTED_NAMESPACES:
+                found += routes(item, prefix + str(item.pattern))
+        else:
+            found.append(prefix + str(item.pattern))
+    return found
+
+
+def test_no_two_views_share_a_route():
+    # Apps include their URLs under the same /e/<code>/ prefix; a route claimed twice
+    # silently sends every request to the first app.
+    seen = routes()
+    assert sorted({r for r in seen if seen.count(r) > 1}) == []
+
+
 def test_every_named_url_has_a_permission_case():
     covered = {case.name for case in all_cases()}
     missing = sorted(url_names() - covered)
