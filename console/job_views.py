@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 from django_htmx.http import trigger_client_event
 
-from console import jobs
+from console import audit, jobs
 from console.access import level_for
 from console.models import Job, Level
 
@@ -86,6 +86,14 @@ def job_detail(request, code):
 def _act(request, code, action):
     job = get_job_for_user(request, code, Level.OPERATOR)
     message = action(job)
+    audit.record(
+        request,
+        f"job.{action.__name__}",
+        endpoint=job.endpoint,
+        bucket=job.bucket,
+        key=job.target,
+        detail=f"{job.get_kind_display()} {job.code}: {message}",
+    )
     if not request.htmx:
         return redirect("job_detail", code=job.code)
     job.refresh_from_db()

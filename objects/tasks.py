@@ -18,7 +18,7 @@ from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 
 from celery import shared_task
 from django.conf import settings
-from django.db import close_old_connections, connections
+from django.db import close_old_connections
 
 from console import audit, jobs, s3
 from console.models import Job
@@ -30,6 +30,8 @@ log = logging.getLogger("objects.tasks")
 State = Job.State
 Control = Job.Control
 POLL_SECONDS = 0.2
+RETRIES = 3
+RETRY_SECONDS = 1.0
 
 
 @shared_task(
@@ -58,20 +60,32 @@ def _same_etag(etag: str, md5_hex: str) -> bool:
     return etag.strip('"').lower() == md5_hex.lower()
 
 
+def _patiently(call, *args):
+    """A call to the bucket, tried again a few times over some seconds when the
+    failure is one that passes (500, 503, SlowDown, timeouts): one bad moment of
+    the storage service must not fail an upload of many gigabytes."""
+    for attempt in range(RETRIES + 1):
+        try:
+            return call(*args)
+        except S3Error as err:
+            if not err.retryable or attempt == RETRIES:
+                raise
+            log.warning("%s failed (%s), trying again", err.operation or call.__name__, err.code)
+            time.sleep(RETRY_SECONDS * 2**attempt)
+
+
 def _send_part(endpoint, upload: Upload, chunk: UploadChunk) -> str:
     """Runs in the part pool: one staged chunk to the bucket."""
-    try:
-        return s3.upload_part(
-            endpoint,
-            upload.job.bucket,
-            upload.key,
-            upload.upload_id,
-            chunk.number,
-            upload.chunk_path(chunk.number),
-            _b64(chunk.md5),
-        )
-    finally:
-        connections.close_all()
+    return _patiently(
+        s3.upload_part,
+        endpoint,
+        upload.job.bucket,
+        upload.key,
+        upload.upload_id,
+        chunk.number,
+        upload.chunk_path(chunk.number),
+        _b64(chunk.md5),
+    )
 
 
 class UploadRunner:
@@ -91,7 +105,7 @@ class UploadRunner:
             else:
                 self.run_multipart()
         except S3Error as err:
-            log.warning("upload job %s failed: %s", self.job.pk, err)
+            log.warning("upload job %s failed in %s: %s", self.job.pk, err.operation, err)
             jobs.record_error(self.job, self.upload.key, err)
             if jobs.finish(self.job, State.FAILED, str(err), self.progress):
                 self.audit(err)
@@ -272,8 +286,13 @@ class UploadRunner:
     def _complete(self, done: dict[int, str]) -> bool:
         upload = self.upload
         try:
-            s3.complete_multipart_upload(
-                self.endpoint, self.job.bucket, upload.key, upload.upload_id, done
+            _patiently(
+                s3.complete_multipart_upload,
+                self.endpoint,
+                self.job.bucket,
+                upload.key,
+                upload.upload_id,
+                done,
             )
         except S3Error as err:
             # Already completed by a worker that died before writing it down.

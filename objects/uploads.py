@@ -73,6 +73,10 @@ def _mib(n: int) -> str:
     return f"{n / MiB:,.1f} MiB"
 
 
+class PrefixForm(forms.Form):
+    prefix = forms.CharField(required=False, max_length=1024, strip=False)
+
+
 class UploadForm(forms.Form):
     """One file of an upload: where it goes and how it is stored."""
 
@@ -216,12 +220,10 @@ def _upload_for(endpoint, bucket, job_code) -> Upload:
 def upload_page(request, code, bucket):
     """The upload page: options, a file and folder chooser, a drop zone, the queue."""
     endpoint = get_endpoint_for_user(request, code, Level.OPERATOR)
-    prefix = request.GET.get("prefix", "")
-    form = UploadForm(endpoint=endpoint, initial={"prefix": prefix})
+    form = PrefixForm(request.GET)
+    prefix = form.cleaned_data["prefix"] if form.is_valid() else ""
     return render(
-        request,
-        "objects/upload.html",
-        {"endpoint": endpoint, "bucket": bucket, "prefix": prefix, "form": form},
+        request, "objects/upload.html", {"endpoint": endpoint, "bucket": bucket, "prefix": prefix}
     )
 
 

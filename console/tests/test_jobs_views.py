@@ -8,7 +8,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from console.models import Job, JobError
+from console.models import AuditEntry, Job, JobError
 
 
 @pytest.fixture
@@ -75,6 +75,7 @@ def test_owner_pauses_resumes_and_cancels_a_queued_job(client_as, operator, endp
     assert response.status_code == 200
     assert "jobChanged" in json.loads(response.headers["HX-Trigger"])
     assert Job.objects.get(pk=job.pk).state == Job.State.PAUSED
+    assert AuditEntry.objects.filter(action="job.pause", username="operator").exists()
     client.post(reverse("job_resume", args=[job.code]), headers=htmx)
     assert Job.objects.get(pk=job.pk).state == Job.State.QUEUED
     assert sent == ["objects.run_upload"]
