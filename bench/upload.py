@@ -68,6 +68,15 @@ def memory(pid: int) -> dict[str, int]:
     return values
 
 
+def cpu_seconds(pid: int | None = None) -> float:
+    """User + system CPU time of a process (this one when pid is None)."""
+    if pid is None:
+        times = os.times()
+        return times.user + times.system
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def children(pid: int) -> list[int]:
     found = []
     for task in Path(f"/proc/{pid}/task").iterdir():
@@ -174,6 +183,7 @@ class Browser:
                 list(pool.map(send, range(1, answer["chunks"] + 1)))
         finally:
             os.close(fd)
+        self.sent_after = time.perf_counter() - started
         status, data = self.request("POST", answer["complete_url"])
         assert status == 200, data
         while True:
@@ -209,6 +219,7 @@ def main() -> None:
 
     processes: list[subprocess.Popen] = []
     try:
+        moto_pid = None
         s3_url = os.environ.get("S3_BENCH_URL")
         access = os.environ.get("S3_BENCH_ACCESS_KEY", "bench")
         secret = os.environ.get("S3_BENCH_SECRET_KEY", "bench")
@@ -222,6 +233,7 @@ def main() -> None:
                 )
             )
             wait_for_port(port)
+            moto_pid = processes[-1].pid
             s3_url = f"http://127.0.0.1:{port}"
         s3 = boto3.client(
             "s3",
@@ -306,14 +318,33 @@ print(endpoint.code)
         transfer = TransferConfig(
             multipart_threshold=8 * MiB, multipart_chunksize=8 * MiB, max_concurrency=10
         )
+        pids = {"client": None, "web": web_pid, "worker": worker.pid}
+        if moto_pid:
+            pids["s3"] = moto_pid
+
+        def cpu() -> dict[str, float]:
+            return {name: cpu_seconds(pid) for name, pid in pids.items()}
+
+        def spent(before: dict[str, float]) -> str:
+            after = cpu()
+            return ", ".join(f"{n} {after[n] - before[n]:.1f}" for n in pids)
+
         console_times, boto_times = [], []
         for run in range(1, args.runs + 1):
+            before = cpu()
             seconds = browser.upload(code, bucket, source, f"console-{run}.bin")
             console_times.append(seconds)
+            print(
+                f"run {run}: console: every chunk staged after {browser.sent_after:.1f} s; "
+                f"CPU seconds: {spent(before)}",
+                flush=True,
+            )
             s3.delete_object(Bucket=bucket, Key=f"console-{run}.bin")
+            before = cpu()
             started = time.perf_counter()
             s3.upload_file(str(source), bucket, f"boto3-{run}.bin", Config=transfer)
             boto_times.append(time.perf_counter() - started)
+            print(f"run {run}: boto3: CPU seconds: {spent(before)}", flush=True)
             s3.delete_object(Bucket=bucket, Key=f"boto3-{run}.bin")
             print(
                 f"run {run}: console {console_times[-1]:.1f} s, boto3 {boto_times[-1]:.1f} s",

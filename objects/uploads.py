@@ -37,7 +37,7 @@ MIN_PART = 5 * MiB
 MAX_PART = 5 * 1024 * MiB
 MAX_PARTS = 10_000
 MAX_OBJECT = 5 * 1024 * 1024 * MiB
-PIECE = 64 * 1024
+PIECE = 1024 * 1024  # read size; a chunk is never held whole in memory
 CANNED_ACLS = [
     ("", _("Bucket default")),
     ("private", "private"),
