@@ -44,6 +44,9 @@ def test_browser_uploads_file_and_folder_pauses_resumes_and_cancels(
     # The job cards come from the server and poll until their job has succeeded.
     page.locator(".upload-item .job-card[data-state=succeeded]").nth(3).wait_for(timeout=60000)
     assert page.locator(".upload-item .job-card[hx-trigger]").count() == 0
+    # The page's notice says jobs finished (it polls only while jobs are unfinished).
+    page.locator("#job-notice .message").wait_for(timeout=15000)
+    assert "finished" in page.locator("#job-notice").inner_text()
 
     raw = s3.client()
     keys = {o["Key"] for o in raw.list_objects_v2(Bucket=bucket, Prefix="in/")["Contents"]}
