@@ -221,6 +221,9 @@ UPLOAD_PART_CONCURRENCY = env_int("UPLOAD_PART_CONCURRENCY", 4)
 STAGING_RESERVE_BYTES = env_int("STAGING_RESERVE_BYTES", 1024 * 1024 * 1024)
 # An upload whose browser sends nothing for this long is paused, freeing its worker.
 UPLOAD_IDLE_SECONDS = env_int("UPLOAD_IDLE_SECONDS", 30 * 60)
+# Failed or paused uploads keep their staged chunks and multipart upload (so they
+# can be retried or resumed) this long; then both are discarded.
+UPLOAD_KEEP_SECONDS = env_int("UPLOAD_KEEP_SECONDS", 24 * 3600)
 
 # Jobs (SPEC J1). A running job whose heartbeat is older than this is taken to have
 # lost its worker; the sweep queues it again.
@@ -251,6 +254,7 @@ CELERY_BEAT_SCHEDULE = {
         "task": "console.sweep_jobs",
         "schedule": float(JOB_SWEEP_SECONDS),
     },
+    "purge-stale-uploads": {"task": "objects.purge_uploads", "schedule": 3600.0},
 }
 
 LOGGING = {

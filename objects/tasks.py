@@ -316,3 +316,35 @@ def discard_job(job: Job) -> None:
     upload = Upload.objects.select_related("job", "job__endpoint").filter(job=job).first()
     if upload is not None:
         discard(upload)
+
+
+@shared_task(name="objects.purge_uploads", ignore_result=True)
+def purge_uploads() -> int:
+    """Beat runs this hourly: uploads failed or paused for longer than
+    UPLOAD_KEEP_SECONDS give up their staged chunks and their multipart upload,
+    whose parts the provider bills until they are aborted."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    cutoff = timezone.now() - timedelta(seconds=settings.UPLOAD_KEEP_SECONDS)
+    count = 0
+    stale = Upload.objects.select_related("job", "job__endpoint").filter(
+        job__state__in=[State.FAILED, State.PAUSED], job__heartbeat_at__lt=cutoff
+    )
+    for upload in stale:
+        job = upload.job
+        note = "The staged data was discarded after waiting too long; upload the file again."
+        taken = Job.objects.filter(pk=job.pk, state=job.state, heartbeat_at__lt=cutoff).update(
+            state=State.FAILED if job.state == State.FAILED else State.CANCELED,
+            error=note,
+            finished_at=timezone.now(),
+        )
+        if not taken:
+            continue
+        try:
+            discard(upload)
+        except S3Error as err:
+            log.warning("could not abort upload of job %s: %s", job.pk, err)
+        count += 1
+    return count

@@ -151,3 +151,4 @@ def test_beat_schedule_runs_the_sweep(settings):
     entry = settings.CELERY_BEAT_SCHEDULE["sweep-stale-jobs"]
     assert entry["task"] == "console.sweep_jobs"
     assert entry["schedule"] <= 60
+    assert settings.CELERY_BEAT_SCHEDULE["purge-stale-uploads"]["task"] == "objects.purge_uploads"

@@ -248,3 +248,32 @@ def test_upload_page_needs_operator(client_as, viewer, operator, endpoint, bucke
     page = client_as(operator).get(url + "?prefix=a/b/")
     assert page.status_code == 200
     assert b"data-upload-target" in page.content
+
+
+def test_uploads_failed_or_paused_too_long_give_up_staging_and_parts(
+    small_parts, client_as, operator, endpoint, s3, bucket, tmp_path, staging, settings
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from objects.tasks import UploadRunner, purge_uploads
+
+    source = make_file(tmp_path / "old.bin", 11 * MiB)
+    client = client_as(operator)
+    answer = create_upload(client, endpoint, bucket, source).json()
+    send_chunks(client, source, answer, [1, 2])
+    # Start the multipart upload as a worker would, then leave it paused.
+    job = jobs.claim(job_of(answer).pk, "t")
+    runner = UploadRunner(job)
+    runner.start_or_resume()
+    Job.objects.filter(pk=job.pk).update(state=Job.State.PAUSED)
+    assert len(multipart_uploads(s3.client(), bucket)) == 1
+    assert purge_uploads() == 0  # recent: kept for a resume
+
+    Job.objects.filter(pk=job.pk).update(heartbeat_at=timezone.now() - timedelta(days=2))
+    assert purge_uploads() == 1
+    job.refresh_from_db()
+    assert job.state == Job.State.CANCELED and "discarded" in job.error
+    assert multipart_uploads(s3.client(), bucket) == []
+    assert not Upload.objects.get(job=job).staging_dir.exists()
