@@ -221,6 +221,25 @@ class Job(models.Model):
     def finished(self) -> bool:
         return self.state in self.FINISHED_STATES
 
+    @property
+    def percent(self) -> int:
+        if self.state == self.State.SUCCEEDED:
+            return 100
+        if self.bytes_total:
+            return min(100, int(self.bytes_done * 100 / self.bytes_total))
+        if self.items_total:
+            return min(100, int((self.items_done + self.items_failed) * 100 / self.items_total))
+        return 0
+
+    @property
+    def eta_seconds(self) -> int | None:
+        """Seconds left at the current speed, when both are known."""
+        if self.state != self.State.RUNNING or self.speed <= 0:
+            return None
+        if self.bytes_total:
+            return int(max(0, self.bytes_total - self.bytes_done) / self.speed)
+        return None
+
 
 class JobError(models.Model):
     job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="errors")

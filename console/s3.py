@@ -976,3 +976,99 @@ def abort_multipart(endpoint, bucket: str, key: str, upload_id: str) -> dict:
 
 def request_id_of(response: dict) -> str:
     return _request_id(response or {})
+
+
+# Uploads (SPEC O6, J2): the worker's side of a browser upload. Every request that
+# carries data sends its Content-MD5, so the bucket refuses damaged bytes.
+
+
+def _upload_args(options: dict) -> dict:
+    """CreateMultipartUpload / PutObject arguments from an upload's chosen options."""
+    from urllib.parse import urlencode
+
+    args = {}
+    names = {
+        "content_type": "ContentType",
+        "storage_class": "StorageClass",
+        "acl": "ACL",
+        "cache_control": "CacheControl",
+        "content_disposition": "ContentDisposition",
+    }
+    for option, arg in names.items():
+        if options.get(option):
+            args[arg] = options[option]
+    if options.get("metadata"):
+        args["Metadata"] = dict(options["metadata"])
+    if options.get("tags"):
+        args["Tagging"] = urlencode(options["tags"])
+    return args
+
+
+def create_multipart_upload(endpoint, bucket: str, key: str, options: dict) -> str:
+    with s3_errors():
+        response = client_for(endpoint).create_multipart_upload(
+            Bucket=bucket, Key=key, **_upload_args(options)
+        )
+    return response["UploadId"]
+
+
+def upload_part(endpoint, bucket, key, upload_id, number: int, path, md5_b64: str) -> str:
+    """Send one staged chunk as part `number`; returns its ETag."""
+    with s3_errors(), open(path, "rb") as body:
+        response = client_for(endpoint).upload_part(
+            Bucket=bucket,
+            Key=key,
+            UploadId=upload_id,
+            PartNumber=number,
+            Body=body,
+            ContentMD5=md5_b64,
+        )
+    return response["ETag"]
+
+
+def stored_parts(endpoint, bucket: str, key: str, upload_id: str) -> dict[int, str]:
+    """Every part stored so far, number -> ETag (a worker's resume; never in a request)."""
+    parts: dict[int, str] = {}
+    marker = 0
+    client = client_for(endpoint)
+    while True:
+        with s3_errors():
+            response = client.list_parts(
+                Bucket=bucket, Key=key, UploadId=upload_id, PartNumberMarker=marker
+            )
+        for part in response.get("Parts", []):
+            parts[part["PartNumber"]] = part["ETag"]
+        if not response.get("IsTruncated"):
+            return parts
+        marker = int(response.get("NextPartNumberMarker") or max(parts))
+
+
+def complete_multipart_upload(endpoint, bucket, key, upload_id, parts: dict[int, str]) -> None:
+    ordered = [{"PartNumber": n, "ETag": parts[n]} for n in sorted(parts)]
+    with s3_errors():
+        client_for(endpoint).complete_multipart_upload(
+            Bucket=bucket, Key=key, UploadId=upload_id, MultipartUpload={"Parts": ordered}
+        )
+
+
+def abort_multipart_upload(endpoint, bucket: str, key: str, upload_id: str) -> None:
+    """Abort an upload; one that is already gone counts as aborted."""
+    try:
+        with s3_errors():
+            client_for(endpoint).abort_multipart_upload(Bucket=bucket, Key=key, UploadId=upload_id)
+    except S3Error as err:
+        if err.code not in ("NoSuchUpload", "404"):
+            raise
+
+
+def put_object_file(endpoint, bucket, key, path, md5_b64: str, options: dict) -> None:
+    """A small file in one PutObject."""
+    with s3_errors(), open(path, "rb") as body:
+        client_for(endpoint).put_object(
+            Bucket=bucket, Key=key, Body=body, ContentMD5=md5_b64, **_upload_args(options)
+        )
+
+
+def object_size(endpoint, bucket: str, key: str) -> int:
+    with s3_errors():
+        return client_for(endpoint).head_object(Bucket=bucket, Key=key)["ContentLength"]

@@ -210,6 +210,26 @@ S3_MAX_ATTEMPTS = env_int("S3_MAX_ATTEMPTS", 3)
 # must see the same directory (a shared volume when they run on several machines).
 STAGING_DIR = Path(env_str("STAGING_DIR", str(VAR_DIR / "staging")))
 
+# Uploads (SPEC O6, J2). Chunks are at least 5 MiB (the S3 minimum part size)
+# and grow for huge files so that no upload needs more than 10 000 parts.
+UPLOAD_CHUNK_SIZE = env_int("UPLOAD_CHUNK_SIZE", 8 * 1024 * 1024)
+# Files at or below this size go to the bucket in one PutObject.
+UPLOAD_SINGLE_REQUEST_MAX = env_int("UPLOAD_SINGLE_REQUEST_MAX", 8 * 1024 * 1024)
+# Parts a worker sends to the bucket at the same time, per upload.
+UPLOAD_PART_CONCURRENCY = env_int("UPLOAD_PART_CONCURRENCY", 4)
+# Free space kept on the staging disk: an upload that would eat into it is refused.
+STAGING_RESERVE_BYTES = env_int("STAGING_RESERVE_BYTES", 1024 * 1024 * 1024)
+# An upload whose browser sends nothing for this long is paused, freeing its worker.
+UPLOAD_IDLE_SECONDS = env_int("UPLOAD_IDLE_SECONDS", 30 * 60)
+# Failed or paused uploads keep their staged chunks and multipart upload (so they
+# can be retried or resumed) this long; then both are discarded.
+UPLOAD_KEEP_SECONDS = env_int("UPLOAD_KEEP_SECONDS", 24 * 3600)
+
+# Jobs (SPEC J1). A running job whose heartbeat is older than this is taken to have
+# lost its worker; the sweep queues it again.
+JOB_STALE_SECONDS = env_int("JOB_STALE_SECONDS", 90)
+JOB_SWEEP_SECONDS = env_int("JOB_SWEEP_SECONDS", 30)
+
 # Celery: JSON only, late acks so a killed worker's task is delivered again.
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL)
 CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_QUEUE", "console")
@@ -228,6 +248,14 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 7 * 3600)
 }
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
+# `celery -A console beat` runs the sweep that re-queues jobs of lost workers.
+CELERY_BEAT_SCHEDULE = {
+    "sweep-stale-jobs": {
+        "task": "console.sweep_jobs",
+        "schedule": float(JOB_SWEEP_SECONDS),
+    },
+    "purge-stale-uploads": {"task": "objects.purge_uploads", "schedule": 3600.0},
+}
 
 LOGGING = {
     "version": 1,

@@ -26,3 +26,17 @@ urlpatterns = [
     path("e/<uuid:code>/", include("buckets.urls")),
     path("e/<uuid:code>/", include("objects.urls")),
 ]
+
+# Jobs (SPEC J1).
+from console import job_views  # noqa: E402
+
+urlpatterns += [
+    path("jobs/", job_views.job_list, name="jobs"),
+    path("jobs/notice/", job_views.job_notice, name="job_notice"),
+    path("jobs/<uuid:code>/", job_views.job_detail, name="job_detail"),
+    path("jobs/<uuid:code>/pause/", job_views.job_pause, name="job_pause"),
+    path("jobs/<uuid:code>/resume/", job_views.job_resume, name="job_resume"),
+    path("jobs/<uuid:code>/cancel/", job_views.job_cancel, name="job_cancel"),
+    path("jobs/<uuid:code>/retry/", job_views.job_retry, name="job_retry"),
+    path("jobs/<uuid:code>/errors.csv", job_views.job_errors_csv, name="job_errors_csv"),
+]

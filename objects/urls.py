@@ -24,3 +24,21 @@ urlpatterns = [
     path("b/<str:bucket>/multipart/parts/", versions.multipart_parts, name="multipart_parts"),
     path("b/<str:bucket>/multipart/abort/", versions.multipart_abort, name="multipart_abort"),
 ]
+
+# Uploads (SPEC O6, J2): the upload page and the chunk API the upload module uses.
+from objects import uploads  # noqa: E402
+
+urlpatterns += [
+    path("b/<str:bucket>/upload/", uploads.upload_page, name="upload"),
+    path("b/<str:bucket>/uploads/", uploads.upload_create, name="upload_create"),
+    path(
+        "b/<str:bucket>/uploads/<uuid:job>/chunks/<int:number>",
+        uploads.upload_chunk,
+        name="upload_chunk",
+    ),
+    path(
+        "b/<str:bucket>/uploads/<uuid:job>/complete/",
+        uploads.upload_complete,
+        name="upload_complete",
+    ),
+]

@@ -24,3 +24,39 @@ CASES = [
         kwargs=lambda ctx: {"code": ctx.endpoint.code, "grant_id": ctx.extra["grant_id"]},
     ),
 ]
+
+
+# Jobs (SPEC J1): a job owned by the operator on the test endpoint. Its owner,
+# the endpoint's managers and staff may see and act on it; nobody else learns
+# that it exists.
+def _job(ctx):
+    if "job" not in ctx.extra:
+        from django.contrib.auth import get_user_model
+
+        from console.models import Job
+
+        ctx.extra["job"] = Job.objects.create(
+            kind=Job.Kind.UPLOAD,
+            state=Job.State.SUCCEEDED,
+            owner=get_user_model().objects.get(username="operator"),
+            endpoint=ctx.endpoint,
+            bucket=ctx.bucket,
+            target="hello.txt",
+        )
+    return ctx.extra["job"]
+
+
+def _job_kwargs(ctx):
+    return {"code": _job(ctx).code}
+
+
+CASES += [
+    Case("jobs", "login", kwargs=lambda ctx: {}),
+    Case("job_notice", "login", kwargs=lambda ctx: {}),
+    Case("job_detail", "operator", kwargs=_job_kwargs),
+    Case("job_errors_csv", "operator", kwargs=_job_kwargs),
+    Case("job_pause", "operator", method="post", kwargs=_job_kwargs),
+    Case("job_resume", "operator", method="post", kwargs=_job_kwargs),
+    Case("job_cancel", "operator", method="post", kwargs=_job_kwargs),
+    Case("job_retry", "operator", method="post", kwargs=_job_kwargs),
+]

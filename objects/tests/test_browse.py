@@ -113,14 +113,17 @@ def test_jump_to_prefix_or_key(s3, bucket, endpoint, viewer, client_as):
 
 
 def test_listing_container_refreshes_itself_and_accepts_uploads(
-    bucket, endpoint, viewer, client_as
+    bucket, endpoint, viewer, operator, client_as
 ):
     client = client_as(viewer)
     url = reverse("objects:browse", args=[endpoint.code, bucket])
     page = client.get(url, {"prefix": "in/"}).content.decode()
-    assert 'id="listing"' in page and "data-upload-target" in page
+    assert 'id="listing"' in page and "data-upload-drop-zone" in page
     assert 'hx-trigger="objectsChanged from:body"' in page
-    assert '<div id="upload-slot"></div>' in page
+    # Viewers get no upload panel; operators get it folded above the listing.
+    assert "data-upload-target" not in page
+    operator_page = client_as(operator).get(url, {"prefix": "in/"}).content.decode()
+    assert "data-upload-target" in operator_page and 'data-prefix="in/"' in operator_page
     fragment = client.get(url, {"prefix": "in/"}, HTTP_HX_REQUEST="true").content.decode()
     assert fragment.lstrip().startswith('<div id="listing"')
 

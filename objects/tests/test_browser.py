@@ -47,4 +47,4 @@ def test_browse_preview_share_rename_delete(s3, bucket, endpoint, operator, brow
     page.click("button:text('Delete this object')")
     page.wait_for_selector("text=photos/renamed.png was deleted.")
     assert "Contents" not in raw.list_objects_v2(Bucket=bucket)
-    assert page.locator("#listing").get_attribute("data-upload-target") is not None
+    assert page.locator("#listing").get_attribute("data-upload-drop-zone") is not None

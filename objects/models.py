@@ -1,0 +1,72 @@
+"""What an upload job records beyond its Job row (SPEC J2).
+
+An `Upload` holds the object's key, size, chunk size, options and the multipart
+upload id; one `UploadChunk` row per chunk the browser has delivered holds its
+size and digest, and the ETag once the worker has stored it as a part. Together
+they are everything a restarted worker needs to carry on.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from django.conf import settings
+from django.db import models
+
+from console.models import Job
+
+
+class Upload(models.Model):
+    job = models.OneToOneField(Job, on_delete=models.CASCADE, related_name="upload")
+    key = models.TextField()
+    size = models.BigIntegerField()
+    chunk_size = models.BigIntegerField()
+    # Content type, storage class, ACL, headers, metadata and tags, as chosen.
+    options = models.JSONField(default=dict, blank=True)
+    upload_id = models.TextField(blank=True)
+    # Set when the browser says it has sent its last chunk.
+    sealed = models.BooleanField(default=False)
+
+    def __str__(self) -> str:
+        return self.key
+
+    @property
+    def chunk_count(self) -> int:
+        return max(1, -(-self.size // self.chunk_size))
+
+    @property
+    def single_request(self) -> bool:
+        return self.size <= settings.UPLOAD_SINGLE_REQUEST_MAX
+
+    @property
+    def staging_dir(self) -> Path:
+        """Where the browser's chunks wait for the worker (shared by web and workers)."""
+        return Path(settings.STAGING_DIR) / str(self.job.code)
+
+    def chunk_path(self, number: int) -> Path:
+        return self.staging_dir / str(number)
+
+    def chunk_length(self, number: int) -> int:
+        """The exact byte count chunk `number` (1-based) must have."""
+        if number < self.chunk_count:
+            return self.chunk_size
+        return self.size - (self.chunk_count - 1) * self.chunk_size
+
+
+class UploadChunk(models.Model):
+    upload = models.ForeignKey(Upload, on_delete=models.CASCADE, related_name="chunks")
+    number = models.PositiveIntegerField()
+    size = models.BigIntegerField()
+    md5 = models.CharField(max_length=32)
+    # Empty until the part is stored in the bucket.
+    etag = models.CharField(max_length=200, blank=True)
+    received_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["number"]
+        constraints = [
+            models.UniqueConstraint(fields=["upload", "number"], name="upload_chunk_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.upload_id}#{self.number}"

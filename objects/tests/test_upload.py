@@ -1,0 +1,217 @@
+"""Uploads through the chunk API with a real worker on the real Redis (SPEC O6, J2)."""
+
+from __future__ import annotations
+
+import pytest
+
+from console.models import AuditEntry, Job
+from console.tests.workers import *  # noqa: F403 - fixtures
+from console.tests.workers import wait_for
+from objects.models import Upload, UploadChunk
+from objects.tests.upload_helpers import (
+    MiB,
+    complete,
+    create_upload,
+    make_file,
+    multipart_uploads,
+    send_chunk,
+    send_chunks,
+    sha256_file,
+    sha256_object,
+)
+
+pytestmark = [pytest.mark.s3, pytest.mark.worker]
+
+
+@pytest.fixture
+def small_parts(settings):
+    """5 MiB chunks and a 5 MiB single-request limit keep multipart tests quick."""
+    settings.UPLOAD_CHUNK_SIZE = 5 * MiB
+    settings.UPLOAD_SINGLE_REQUEST_MAX = 5 * MiB
+
+
+def finished_job(code, timeout=60):
+    return wait_for(
+        lambda: (job := Job.objects.get(code=code)).finished and job,
+        timeout=timeout,
+        what=f"job {code} to finish",
+    )
+
+
+def test_small_file_goes_in_one_put_with_its_options(
+    worker, client_as, operator, endpoint, s3, bucket, tmp_path
+):
+    source = make_file(tmp_path / "notes.txt", 1000)
+    client = client_as(operator)
+    response = create_upload(
+        client,
+        endpoint,
+        bucket,
+        source,
+        prefix="docs/",
+        cache_control="max-age=60",
+        content_disposition="attachment",
+        metadata="Owner: Alice\nx-amz-meta-Project: blue",
+        tags="team=red\nyear=2026",
+    )
+    assert response.status_code == 201, response.content
+    answer = response.json()
+    assert answer["chunks"] == 1
+    send_chunks(client, source, answer)
+    assert complete(client, answer).status_code == 200
+    job = finished_job(answer["job"])
+    assert job.state == Job.State.SUCCEEDED, job.error
+    assert job.percent == 100
+    raw = s3.client()
+    head = raw.head_object(Bucket=bucket, Key="docs/notes.txt")
+    assert head["ContentLength"] == 1000
+    assert head["ContentType"] == "text/plain"
+    assert head["CacheControl"] == "max-age=60"
+    assert head["ContentDisposition"] == "attachment"
+    assert head["Metadata"] == {"owner": "Alice", "project": "blue"}
+    tags = raw.get_object_tagging(Bucket=bucket, Key="docs/notes.txt")["TagSet"]
+    assert {t["Key"]: t["Value"] for t in tags} == {"team": "red", "year": "2026"}
+    assert sha256_object(raw, bucket, "docs/notes.txt") == sha256_file(source)
+    assert not Upload.objects.get(job=job).staging_dir.exists()
+    assert AuditEntry.objects.filter(action="object.upload", outcome="ok").exists()
+
+
+def test_multipart_upload_is_byte_identical_and_leaves_nothing(
+    worker, small_parts, client_as, operator, endpoint, s3, bucket, tmp_path
+):
+    source = make_file(tmp_path / "big.bin", 17 * MiB + 123)
+    client = client_as(operator)
+    answer = create_upload(client, endpoint, bucket, source, content_type="x-test/bin").json()
+    assert answer["chunk_size"] == 5 * MiB
+    assert answer["chunks"] == 4
+    send_chunks(client, source, answer)
+    complete(client, answer)
+    job = finished_job(answer["job"])
+    assert job.state == Job.State.SUCCEEDED, job.error
+    raw = s3.client()
+    assert sha256_object(raw, bucket, "big.bin") == sha256_file(source)
+    assert raw.head_object(Bucket=bucket, Key="big.bin")["ContentType"] == "x-test/bin"
+    assert multipart_uploads(raw, bucket) == []
+    upload = Upload.objects.get(job=job)
+    assert list(upload.chunks.values_list("number", flat=True)) == [1, 2, 3, 4]
+    assert all(upload.chunks.values_list("etag", flat=True))
+    assert not upload.staging_dir.exists()
+    assert job.bytes_done == job.bytes_total
+
+
+def test_parts_are_sent_while_later_chunks_are_still_arriving(
+    worker, small_parts, client_as, operator, endpoint, s3, bucket, tmp_path
+):
+    source = make_file(tmp_path / "stream.bin", 16 * MiB)
+    client = client_as(operator)
+    answer = create_upload(client, endpoint, bucket, source).json()
+    send_chunks(client, source, answer, [1, 2])
+    upload = Upload.objects.get(job__code=answer["job"])
+    wait_for(
+        lambda: UploadChunk.objects.filter(upload=upload).exclude(etag="").count() == 2,
+        what="the first parts to reach the bucket",
+    )
+    assert Job.objects.get(pk=upload.job_id).state == Job.State.RUNNING
+    send_chunks(client, source, answer, [3, 4])
+    complete(client, answer)
+    assert finished_job(answer["job"]).state == Job.State.SUCCEEDED
+
+
+def test_complete_before_every_chunk_is_refused(
+    worker, small_parts, client_as, operator, endpoint, bucket, tmp_path
+):
+    source = make_file(tmp_path / "f.bin", 11 * MiB)
+    client = client_as(operator)
+    answer = create_upload(client, endpoint, bucket, source).json()
+    send_chunks(client, source, answer, [1])
+    response = complete(client, answer)
+    assert response.status_code == 400
+    assert "2, 3" in response.json()["error"]
+    client.post(answer["cancel_url"])
+
+
+def test_chunk_of_wrong_length_or_checksum_is_refused_before_staging(
+    worker, small_parts, client_as, operator, endpoint, bucket, tmp_path
+):
+    source = make_file(tmp_path / "f.bin", 11 * MiB)
+    client = client_as(operator)
+    answer = create_upload(client, endpoint, bucket, source).json()
+    short = client.put(f"{answer['chunk_url']}1", data=b"x" * 10, content_type="x/y")
+    assert short.status_code == 400
+    assert "must be" in short.json()["error"]
+    damaged = client.put(
+        f"{answer['chunk_url']}1",
+        data=b"y" * (5 * MiB),
+        content_type="x/y",
+        headers={"X-Chunk-SHA256": "0" * 64},
+    )
+    assert damaged.status_code == 400
+    assert "damaged" in damaged.json()["error"]
+    upload = Upload.objects.get(job__code=answer["job"])
+    assert not UploadChunk.objects.filter(upload=upload).exists()
+    assert list(upload.staging_dir.iterdir()) == []
+    client.post(answer["cancel_url"])
+
+
+def test_resent_chunk_is_accepted_once(worker, client_as, operator, endpoint, s3, bucket, tmp_path):
+    source = make_file(tmp_path / "twice.txt", 5000)
+    client = client_as(operator)
+    answer = create_upload(client, endpoint, bucket, source).json()
+    assert send_chunk(client, source, answer, 1).status_code == 200
+    assert send_chunk(client, source, answer, 1).status_code == 200
+    complete(client, answer)
+    assert finished_job(answer["job"]).state == Job.State.SUCCEEDED
+    assert sha256_object(s3.client(), bucket, "twice.txt") == sha256_file(source)
+
+
+def test_bad_metadata_and_too_many_tags_are_refused_in_words(
+    client_as, operator, endpoint, bucket, tmp_path, staging
+):
+    source = make_file(tmp_path / "f.txt", 10)
+    client = client_as(operator)
+    bad_name = create_upload(client, endpoint, bucket, source, metadata="bad name: x")
+    assert bad_name.status_code == 400
+    assert "name: value" in bad_name.json()["error"]
+    long_value = create_upload(client, endpoint, bucket, source, metadata="a: " + "v" * 2049)
+    assert "2 KB" in long_value.json()["error"]
+    tags = "\n".join(f"k{i}=v" for i in range(11))
+    too_many = create_upload(client, endpoint, bucket, source, tags=tags)
+    assert too_many.status_code == 400
+    assert "At most 10 tags" in too_many.json()["error"]
+    folder = create_upload(client, endpoint, bucket, source, name="dir/")
+    assert folder.status_code == 400
+    assert not Job.objects.exists()
+
+
+def test_folder_paths_are_kept_under_the_prefix(
+    worker, client_as, operator, endpoint, s3, bucket, tmp_path
+):
+    source = make_file(tmp_path / "c.txt", 10)
+    client = client_as(operator)
+    answer = create_upload(
+        client, endpoint, bucket, source, name="album/sub/c.txt", prefix="photos/"
+    ).json()
+    assert answer["key"] == "photos/album/sub/c.txt"
+    send_chunks(client, source, answer)
+    complete(client, answer)
+    assert finished_job(answer["job"]).state == Job.State.SUCCEEDED
+    assert s3.client().head_object(Bucket=bucket, Key="photos/album/sub/c.txt")
+
+
+def test_viewer_cannot_upload(client_as, viewer, endpoint, bucket, tmp_path, staging):
+    source = make_file(tmp_path / "f.txt", 10)
+    response = create_upload(client_as(viewer), endpoint, bucket, source)
+    assert response.status_code == 404
+    assert not Job.objects.exists()
+
+
+def test_chunk_size_grows_so_parts_stay_within_ten_thousand(settings):
+    from objects.uploads import chunk_size_for
+
+    assert chunk_size_for(100 * MiB) == 8 * MiB
+    huge = 200 * 1024 * MiB  # 200 GiB would need 25 600 parts of 8 MiB
+    size = chunk_size_for(huge)
+    assert -(-huge // size) <= 10_000
+    assert size >= 5 * MiB
+    settings.UPLOAD_CHUNK_SIZE = 1 * MiB
+    assert chunk_size_for(100 * MiB) == 5 * MiB

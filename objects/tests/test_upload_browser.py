@@ -1,0 +1,109 @@
+"""Uploading through Chromium with the upload module (SPEC O6), end to end."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from console.models import Job
+from console.tests.workers import *  # noqa: F403 - fixtures
+from console.tests.workers import wait_for
+from objects.tests.upload_helpers import (
+    MiB,
+    make_file,
+    multipart_uploads,
+    sha256_file,
+    sha256_object,
+)
+
+pytestmark = [pytest.mark.s3, pytest.mark.worker, pytest.mark.browser, pytest.mark.slow]
+
+
+def items(page, state):
+    return page.locator(f".upload-item[data-state={state}]")
+
+
+def test_browser_uploads_file_and_folder_pauses_resumes_and_cancels(
+    worker, live_server, page, browser_login, operator, endpoint, s3, bucket, tmp_path
+):
+    big = make_file(tmp_path / "big.bin", 50 * MiB)
+    folder = tmp_path / "album"
+    (folder / "sub").mkdir(parents=True)
+    make_file(folder / "a.txt", 100)
+    make_file(folder / "b.jpg", 3000)
+    make_file(folder / "sub" / "c.txt", 10)
+
+    browser_login(operator)
+    page.goto(reverse("objects:upload", args=[endpoint.code, bucket]) + "?prefix=in/")
+    page.set_input_files("[data-upload-files]", str(big))
+    page.set_input_files("[data-upload-folder]", str(folder))
+    page.locator(".upload-item").nth(3).wait_for()
+    items(page, "sent").nth(3).wait_for(timeout=60000)
+    assert page.locator("[data-upload-overall-bar]").get_attribute("value") == "100"
+    assert "100 %" in page.locator("[data-upload-overall-text]").inner_text()
+    # The job cards come from the server and poll until their job has succeeded.
+    page.locator(".upload-item .job-card[data-state=succeeded]").nth(3).wait_for(timeout=60000)
+    assert page.locator(".upload-item .job-card[hx-trigger]").count() == 0
+    # The page's notice says jobs finished (it polls only while jobs are unfinished).
+    page.locator("#job-notice .message").wait_for(timeout=15000)
+    assert "finished" in page.locator("#job-notice").inner_text()
+
+    raw = s3.client()
+    keys = {o["Key"] for o in raw.list_objects_v2(Bucket=bucket, Prefix="in/")["Contents"]}
+    assert keys == {"in/big.bin", "in/album/a.txt", "in/album/b.jpg", "in/album/sub/c.txt"}
+    assert sha256_object(raw, bucket, "in/big.bin") == sha256_file(big)
+    assert raw.head_object(Bucket=bucket, Key="in/album/b.jpg")["ContentType"] == "image/jpeg"
+
+    # Pause and resume: the second chunk cannot get through until resumed.
+    paused = make_file(tmp_path / "paused.bin", 12 * MiB)
+    page.route("**/chunks/2", lambda route: route.abort())
+    page.set_input_files("[data-upload-files]", str(paused))
+    row = page.locator(".upload-item").nth(4)
+    row.locator(".job-card").wait_for()
+    row.locator("[data-action=pause]").click()
+    wait_for(lambda: row.get_attribute("data-state") == "paused", what="the row to pause")
+    job = wait_for(
+        lambda: Job.objects.filter(target="in/paused.bin", state=Job.State.PAUSED).first(),
+        what="the job to pause",
+    )
+    page.unroute("**/chunks/2")
+    row.locator("[data-action=resume]").click()
+    row.locator(".job-card[data-state=succeeded]").wait_for(timeout=60000)
+    job.refresh_from_db()
+    assert job.state == Job.State.SUCCEEDED
+    assert sha256_object(raw, bucket, "in/paused.bin") == sha256_file(paused)
+
+    # Cancel: nothing stays behind in the bucket.
+    canceled = make_file(tmp_path / "canceled.bin", 12 * MiB)
+    page.route("**/chunks/2", lambda route: route.abort())
+    page.set_input_files("[data-upload-files]", str(canceled))
+    row = page.locator(".upload-item").nth(5)
+    row.locator(".job-card").wait_for()
+    row.locator("[data-action=cancel]").click()
+    row.locator(".job-card[data-state=canceled]").wait_for(timeout=30000)
+    assert multipart_uploads(raw, bucket) == []
+    assert "in/canceled.bin" not in {
+        o["Key"] for o in raw.list_objects_v2(Bucket=bucket, Prefix="in/")["Contents"]
+    }
+
+
+def test_files_dropped_on_the_listing_upload_into_the_current_folder(
+    worker, live_server, page, browser_login, operator, endpoint, s3, bucket
+):
+    s3.client().put_object(Bucket=bucket, Key="docs/old.txt", Body=b"old")
+    browser_login(operator)
+    page.goto(reverse("objects:browse", args=[endpoint.code, bucket]) + "?prefix=docs/")
+    # A drop carries a DataTransfer built in the page, as a file manager's drag would.
+    transfer = page.evaluate_handle(
+        """() => {
+            const data = new DataTransfer();
+            data.items.add(new File(["dropped body"], "dropped.txt", {type: "text/plain"}));
+            return data;
+        }"""
+    )
+    page.dispatch_event("#listing", "drop", {"dataTransfer": transfer})
+    # The folded upload panel opens to show the queue, and the listing refreshes itself.
+    page.locator("details.upload-here[open] .upload-item[data-state=sent]").wait_for()
+    page.locator("#listing >> text=dropped.txt").wait_for(timeout=30000)
+    body = s3.client().get_object(Bucket=bucket, Key="docs/dropped.txt")["Body"].read()
+    assert body == b"dropped body"

@@ -1,0 +1,426 @@
+"""Uploads from the browser (SPEC O6, J2): the web process's side.
+
+The browser creates an upload (one Job of kind upload), then sends each chunk as
+its own PUT with a raw body. Each chunk is streamed to the staging area in 64 KiB
+pieces (never a whole chunk in memory), hashed on the way, written to a temporary
+name and renamed into place, so a worker only ever sees complete chunks. The
+worker (objects/tasks.py) turns chunks into parts while later ones still arrive.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import mimetypes
+import os
+import re
+import shutil
+import uuid
+from pathlib import Path
+
+from django import forms
+from django.conf import settings
+from django.http import Http404, JsonResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from console import audit, jobs
+from console.access import get_endpoint_for_user
+from console.models import Job, Level
+from objects.models import Upload, UploadChunk
+
+MiB = 1024 * 1024
+MIN_PART = 5 * MiB
+MAX_PART = 5 * 1024 * MiB
+MAX_PARTS = 10_000
+MAX_OBJECT = 5 * 1024 * 1024 * MiB
+PIECE = 1024 * 1024  # read size; a chunk is never held whole in memory
+CANNED_ACLS = [
+    ("", _("Bucket default")),
+    ("private", "private"),
+    ("public-read", "public-read"),
+    ("public-read-write", "public-read-write"),
+    ("authenticated-read", "authenticated-read"),
+    ("bucket-owner-read", "bucket-owner-read"),
+    ("bucket-owner-full-control", "bucket-owner-full-control"),
+]
+META_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
+META_VALUE_MAX = 2048  # bytes per value [COS]
+
+
+def chunk_size_for(size: int) -> int:
+    """The chunk (= part) size: the setting, at least 5 MiB, doubled until the file
+    needs at most 10 000 parts."""
+    if size <= settings.UPLOAD_SINGLE_REQUEST_MAX:
+        return max(size, 1)
+    chunk = max(settings.UPLOAD_CHUNK_SIZE, MIN_PART)
+    while math.ceil(size / chunk) > MAX_PARTS:
+        chunk *= 2
+    return min(chunk, MAX_PART)
+
+
+def staging_free() -> int:
+    """Bytes the staging disk can still take, after the reserve."""
+    root = Path(settings.STAGING_DIR)
+    root.mkdir(parents=True, exist_ok=True)
+    return shutil.disk_usage(root).free - settings.STAGING_RESERVE_BYTES
+
+
+def _mib(n: int) -> str:
+    return f"{n / MiB:,.1f} MiB"
+
+
+class PrefixForm(forms.Form):
+    prefix = forms.CharField(required=False, max_length=1024, strip=False)
+
+
+class UploadForm(forms.Form):
+    """One file of an upload: where it goes and how it is stored."""
+
+    prefix = forms.CharField(required=False, max_length=1024, strip=False)
+    path = forms.CharField(max_length=1024, strip=False, help_text=_("File name or folder path"))
+    size = forms.IntegerField(min_value=0, max_value=MAX_OBJECT)
+    content_type = forms.CharField(required=False, max_length=255)
+    storage_class = forms.ChoiceField(required=False)
+    acl = forms.ChoiceField(required=False, choices=CANNED_ACLS, label=_("Canned ACL"))
+    cache_control = forms.CharField(required=False, max_length=255)
+    content_disposition = forms.CharField(required=False, max_length=255)
+    metadata = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("One per line: name: value (sent as x-amz-meta-name)"),
+    )
+    tags = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("One per line: key=value"),
+    )
+
+    def __init__(self, *args, endpoint, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.endpoint = endpoint
+        classes = endpoint.preset.storage_classes
+        self.fields["storage_class"].choices = [("", _("Bucket default"))] + [
+            (c, c) for c in classes
+        ]
+
+    def clean_path(self):
+        path = self.cleaned_data["path"].replace("\\", "/").lstrip("/")
+        if not path or path.endswith("/"):
+            raise forms.ValidationError(_("A file name may not be empty or end with “/”."))
+        if any(part in ("", ".", "..") for part in path.split("/")):
+            raise forms.ValidationError(_("A file path may not contain empty, “.” or “..” parts."))
+        return path
+
+    def clean_header(self, name):
+        value = self.cleaned_data[name].strip()
+        if any(ord(c) < 32 or ord(c) > 126 for c in value):
+            raise forms.ValidationError(_("Use printable ASCII characters only."))
+        return value
+
+    def clean_content_type(self):
+        return self.clean_header("content_type")
+
+    def clean_cache_control(self):
+        return self.clean_header("cache_control")
+
+    def clean_content_disposition(self):
+        return self.clean_header("content_disposition")
+
+    def clean_metadata(self):
+        metadata = {}
+        for line in self.cleaned_data["metadata"].splitlines():
+            if not line.strip():
+                continue
+            name, sep, value = line.partition(":")
+            name = name.strip().lower()
+            if name.startswith("x-amz-meta-"):
+                name = name[len("x-amz-meta-") :]
+            value = value.strip()
+            if not sep or not META_NAME.match(name):
+                raise forms.ValidationError(
+                    _("“%(line)s”: write name: value; names use a-z, 0-9, “-”, “_” and “.”.")
+                    % {"line": line.strip()[:60]}
+                )
+            if any(ord(c) < 32 or ord(c) > 126 for c in value):
+                raise forms.ValidationError(
+                    _("The value of %(name)s must be printable ASCII.") % {"name": name}
+                )
+            if len(value.encode()) > META_VALUE_MAX:
+                raise forms.ValidationError(
+                    _("The value of %(name)s is longer than 2 KB.") % {"name": name}
+                )
+            metadata[name] = value
+        return metadata
+
+    def clean_tags(self):
+        tags = {}
+        for line in self.cleaned_data["tags"].splitlines():
+            if not line.strip():
+                continue
+            key, sep, value = line.partition("=")
+            key, value = key.strip(), value.strip()
+            if not sep or not key or len(key) > 128 or len(value) > 256:
+                raise forms.ValidationError(
+                    _("“%(line)s”: write key=value (key ≤ 128, value ≤ 256 characters).")
+                    % {"line": line.strip()[:60]}
+                )
+            tags[key] = value
+        limit = self.endpoint.preset.object_tag_limit
+        if len(tags) > limit:
+            raise forms.ValidationError(_("At most %(limit)d tags per object.") % {"limit": limit})
+        return tags
+
+    def clean(self):
+        data = super().clean()
+        if "path" in data:
+            key = data.get("prefix", "") + data["path"]
+            if len(key.encode()) > 1024:
+                self.add_error("path", _("The object key would be longer than 1024 bytes."))
+            data["key"] = key
+            if not data.get("content_type"):
+                guessed, _encoding = mimetypes.guess_type(data["path"])
+                data["content_type"] = guessed or "application/octet-stream"
+        return data
+
+    def options(self) -> dict:
+        names = ["content_type", "storage_class", "acl", "cache_control", "content_disposition"]
+        options = {n: self.cleaned_data[n] for n in names if self.cleaned_data.get(n)}
+        for name in ("metadata", "tags"):
+            if self.cleaned_data.get(name):
+                options[name] = self.cleaned_data[name]
+        return options
+
+
+def _form_errors(form) -> str:
+    return " ".join(
+        f"{field}: {e}" if field != "__all__" else str(e)
+        for field, errors in form.errors.items()
+        for e in errors
+    )
+
+
+def _upload_for(endpoint, bucket, job_code) -> Upload:
+    """An upload on this bucket, or 404.
+
+    Sending chunks needs operator level on the endpoint, which already allows
+    writing any object in the bucket; the upload's random code names it.
+    """
+    try:
+        return Upload.objects.select_related("job").get(
+            job__code=job_code, job__endpoint=endpoint, job__bucket=bucket
+        )
+    except Upload.DoesNotExist:
+        raise Http404("No such upload") from None
+
+
+def upload_page(request, code, bucket):
+    """The upload page: options, a file and folder chooser, a drop zone, the queue."""
+    endpoint = get_endpoint_for_user(request, code, Level.OPERATOR)
+    form = PrefixForm(request.GET)
+    prefix = form.cleaned_data["prefix"] if form.is_valid() else ""
+    return render(
+        request, "objects/upload.html", {"endpoint": endpoint, "bucket": bucket, "prefix": prefix}
+    )
+
+
+@require_POST
+def upload_create(request, code, bucket):
+    """Create an upload job; answer with the chunk size and the URLs to use."""
+    endpoint = get_endpoint_for_user(request, code, Level.OPERATOR)
+    form = UploadForm(request.POST, endpoint=endpoint)
+    if not form.is_valid():
+        return JsonResponse({"error": _form_errors(form)}, status=400)
+    size = form.cleaned_data["size"]
+    key = form.cleaned_data["key"]
+    free = staging_free()
+    if size > free:
+        return JsonResponse(
+            {
+                "error": _(
+                    "Not enough room to stage this upload: %(name)s needs %(size)s, but the "
+                    "staging disk has %(free)s free. Try again later or ask an administrator."
+                )
+                % {"name": key, "size": _mib(size), "free": _mib(max(free, 0))}
+            },
+            status=507,
+        )
+    job = Job.objects.create(
+        kind=Job.Kind.UPLOAD,
+        owner=request.user,
+        endpoint=endpoint,
+        bucket=bucket,
+        target=key,
+        items_total=1,
+        bytes_total=size,
+        heartbeat_at=timezone.now(),
+    )
+    upload = Upload.objects.create(
+        job=job, key=key, size=size, chunk_size=chunk_size_for(size), options=form.options()
+    )
+    upload.staging_dir.mkdir(parents=True, exist_ok=True)
+    jobs.enqueue(job)
+    audit.record(
+        request,
+        "object.upload",
+        endpoint=endpoint,
+        bucket=bucket,
+        key=key,
+        outcome="started",
+        detail=f"{size} bytes",
+    )
+    return JsonResponse(_upload_answer(endpoint, bucket, upload), status=201)
+
+
+def _upload_answer(endpoint, bucket, upload: Upload) -> dict:
+    job = upload.job
+    base = [endpoint.code, bucket, job.code]
+    return {
+        "job": str(job.code),
+        "key": upload.key,
+        "size": upload.size,
+        "chunk_size": upload.chunk_size,
+        "chunks": upload.chunk_count,
+        "chunk_url": reverse("objects:upload_chunk", args=[*base, 1])[:-1],
+        "complete_url": reverse("objects:upload_complete", args=base),
+        "pause_url": reverse("job_pause", args=[job.code]),
+        "resume_url": reverse("job_resume", args=[job.code]),
+        "cancel_url": reverse("job_cancel", args=[job.code]),
+        "job_url": reverse("job_detail", args=[job.code]),
+    }
+
+
+class ChunkForm(forms.Form):
+    """What the chunk request says about itself, checked before a byte is read."""
+
+    number = forms.IntegerField(min_value=1, max_value=MAX_PARTS)
+    length = forms.IntegerField(min_value=0)
+    sha256 = forms.RegexField(regex=r"^[0-9a-fA-F]{64}$", required=False)
+
+    def __init__(self, *args, upload: Upload, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.upload = upload
+
+    def clean(self):
+        data = super().clean()
+        number, length = data.get("number"), data.get("length")
+        if number is None or length is None:
+            return data
+        if number > self.upload.chunk_count:
+            raise forms.ValidationError(
+                _("This upload has %(n)d chunks.") % {"n": self.upload.chunk_count}
+            )
+        expected = self.upload.chunk_length(number)
+        if length != expected:
+            raise forms.ValidationError(
+                _("Chunk %(number)d must be %(expected)d bytes, not %(length)d.")
+                % {"number": number, "expected": expected, "length": length}
+            )
+        return data
+
+
+def _receive(request, path: Path, length: int):
+    """Stream the body to a temporary file beside `path`; return (temp, md5, sha256).
+
+    Returns temp=None when the body ended before `length` bytes (a cut connection).
+    No fsync: a chunk damaged by a power cut cannot reach the bucket, because its
+    part is sent with the MD5 recorded here and the bucket checks it.
+    """
+    md5, sha = hashlib.md5(usedforsecurity=False), hashlib.sha256()
+    temp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.part")
+    remaining = length
+    try:
+        with open(temp, "wb") as out:
+            while remaining:
+                piece = request.read(min(PIECE, remaining))
+                if not piece:
+                    break
+                md5.update(piece)
+                sha.update(piece)
+                out.write(piece)
+                remaining -= len(piece)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+    if remaining:
+        temp.unlink(missing_ok=True)
+        return None, "", ""
+    return temp, md5.hexdigest(), sha.hexdigest()
+
+
+@require_http_methods(["PUT"])
+def upload_chunk(request, code, bucket, job, number):
+    """One chunk, raw body. Idempotent: the browser may send a chunk again."""
+    endpoint = get_endpoint_for_user(request, code, Level.OPERATOR)
+    upload = _upload_for(endpoint, bucket, job)
+    form = ChunkForm(
+        {
+            "number": number,
+            "length": request.META.get("CONTENT_LENGTH") or "",
+            "sha256": request.headers.get("X-Chunk-SHA256", ""),
+        },
+        upload=upload,
+    )
+    if not form.is_valid():
+        return JsonResponse({"error": _form_errors(form)}, status=400)
+    if upload.job.finished:
+        return JsonResponse({"error": _("This upload has ended.")}, status=409)
+    length = form.cleaned_data["length"]
+    if length > staging_free():
+        return JsonResponse(
+            {"error": _("The staging disk is full; try again in a moment.")}, status=507
+        )
+    path = upload.chunk_path(number)
+    try:
+        temp, md5, sha = _receive(request, path, length)
+    except FileNotFoundError:
+        # The staging folder is gone: the upload was canceled meanwhile.
+        return JsonResponse({"error": _("This upload has ended.")}, status=409)
+    except OSError:
+        return JsonResponse(
+            {"error": _("The staging disk could not take this chunk; try again.")}, status=507
+        )
+    if temp is None:
+        return JsonResponse(
+            {"error": _("The chunk arrived incomplete (the connection was cut); send it again.")},
+            status=400,
+        )
+    expected = form.cleaned_data["sha256"].lower()
+    if expected and expected != sha:
+        temp.unlink(missing_ok=True)
+        return JsonResponse(
+            {"error": _("The chunk was damaged on the way (checksum mismatch); send it again.")},
+            status=400,
+        )
+    stored = UploadChunk.objects.filter(upload=upload, number=number).first()
+    if stored and stored.etag and stored.md5 == md5:
+        temp.unlink(missing_ok=True)  # already in the bucket
+    else:
+        os.replace(temp, path)
+        UploadChunk.objects.update_or_create(
+            upload=upload, number=number, defaults={"size": length, "md5": md5, "etag": ""}
+        )
+    # Canceled while we wrote? Then what we wrote must not stay behind.
+    if Job.objects.filter(pk=upload.job_id, state=Job.State.CANCELED).exists():
+        shutil.rmtree(upload.staging_dir, ignore_errors=True)
+        return JsonResponse({"error": _("This upload has ended.")}, status=409)
+    return JsonResponse({"number": number, "md5": md5})
+
+
+@require_POST
+def upload_complete(request, code, bucket, job):
+    """The browser has sent every chunk; the worker completes the upload."""
+    endpoint = get_endpoint_for_user(request, code, Level.OPERATOR)
+    upload = _upload_for(endpoint, bucket, job)
+    have = set(upload.chunks.values_list("number", flat=True))
+    missing = [n for n in range(1, upload.chunk_count + 1) if n not in have]
+    if missing:
+        shown = ", ".join(str(n) for n in missing[:10])
+        return JsonResponse(
+            {"error": _("Chunks not received yet: %(list)s.") % {"list": shown}}, status=400
+        )
+    Upload.objects.filter(pk=upload.pk).update(sealed=True)
+    return JsonResponse({"job": str(upload.job.code), "state": upload.job.state})

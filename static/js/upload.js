@@ -1,0 +1,552 @@
+// The upload module (SPEC O6, J2). No framework, no inline script: it finds
+// elements marked data-upload-target and reads its settings from data- attributes.
+//
+// Each file becomes an upload job on the server, which answers with the chunk
+// size and URLs. The file is then sent in chunks, each its own PUT request with
+// a raw body and its SHA-256, a few in flight, every failed chunk retried. The
+// worker stores parts while later chunks are still on their way.
+(function () {
+  "use strict";
+
+  var IN_FLIGHT = 4; // chunk requests at once, across all files of a panel
+  var RETRIES = 6;
+  var RETRY_DELAY_MS = 1000;
+
+  function csrfToken() {
+    try {
+      return JSON.parse(document.body.getAttribute("hx-headers") || "{}")["X-CSRFToken"] || "";
+    } catch (e) {
+      return "";
+    }
+  }
+
+  function formatBytes(n) {
+    var units = ["B", "KiB", "MiB", "GiB", "TiB"];
+    var i = 0;
+    while (n >= 1024 && i < units.length - 1) {
+      n /= 1024;
+      i += 1;
+    }
+    return (i ? n.toFixed(1) : String(Math.round(n))) + " " + units[i];
+  }
+
+  function formatSeconds(s) {
+    if (!isFinite(s) || s < 0) return "";
+    s = Math.round(s);
+    if (s < 60) return s + " s";
+    if (s < 3600) return Math.floor(s / 60) + " min " + (s % 60) + " s";
+    return Math.floor(s / 3600) + " h " + Math.floor((s % 3600) / 60) + " min";
+  }
+
+  function hex(buffer) {
+    var bytes = new Uint8Array(buffer);
+    var out = "";
+    for (var i = 0; i < bytes.length; i += 1) out += (bytes[i] < 16 ? "0" : "") + bytes[i].toString(16);
+    return out;
+  }
+
+  // Speed over the last few seconds, from (time, bytes) samples.
+  function Meter() {
+    this.samples = [];
+  }
+  Meter.prototype.add = function (loaded) {
+    var now = Date.now();
+    this.samples.push([now, loaded]);
+    while (this.samples.length > 2 && now - this.samples[0][0] > 5000) this.samples.shift();
+  };
+  Meter.prototype.speed = function () {
+    if (this.samples.length < 2) return 0;
+    var first = this.samples[0];
+    var last = this.samples[this.samples.length - 1];
+    var seconds = (last[0] - first[0]) / 1000;
+    return seconds > 0 ? (last[1] - first[1]) / seconds : 0;
+  };
+
+  function post(url, body) {
+    return fetch(url, {
+      method: "POST",
+      body: body || null,
+      credentials: "same-origin",
+      headers: { "X-CSRFToken": csrfToken() },
+    });
+  }
+
+  function errorText(response, fallback) {
+    return response
+      .json()
+      .then(function (data) {
+        return data.error || fallback;
+      })
+      .catch(function () {
+        return fallback + " (HTTP " + response.status + ")";
+      });
+  }
+
+  // One file in the queue.
+  function Item(panel, file, path) {
+    this.panel = panel;
+    this.file = file;
+    this.path = path;
+    this.loaded = 0; // bytes of chunks fully sent
+    this.partial = {}; // chunk number -> bytes of that chunk sent so far
+    this.state = "waiting"; // waiting, sending, paused, sent, canceled, failed
+    this.meter = new Meter();
+    this.requests = {};
+    this.timers = {}; // chunk number -> timer of its next retry
+    this.pending = [];
+    this.retries = {};
+    this.render();
+  }
+
+  Item.prototype.render = function () {
+    var node = this.panel.template.content.firstElementChild.cloneNode(true);
+    node.querySelector(".upload-name").textContent = this.path;
+    this.node = node;
+    this.bar = node.querySelector("progress");
+    this.text = node.querySelector(".upload-text");
+    this.error = node.querySelector(".upload-error");
+    var self = this;
+    node.querySelector("[data-action=pause]").addEventListener("click", function () {
+      self.pause();
+    });
+    node.querySelector("[data-action=resume]").addEventListener("click", function () {
+      self.resume();
+    });
+    node.querySelector("[data-action=cancel]").addEventListener("click", function () {
+      self.cancel();
+    });
+    this.panel.queue.appendChild(node);
+    this.update();
+  };
+
+  Item.prototype.sent = function () {
+    var total = this.loaded;
+    for (var n in this.partial) total += this.partial[n];
+    return Math.min(total, this.file.size);
+  };
+
+  Item.prototype.update = function () {
+    var sent = this.sent();
+    var size = this.file.size;
+    var percent = size ? Math.floor((sent * 100) / size) : this.state === "sent" ? 100 : 0;
+    if (this.state === "sent") percent = 100;
+    this.meter.add(sent);
+    var speed = this.meter.speed();
+    this.bar.value = percent;
+    var words = formatBytes(sent) + " / " + formatBytes(size) + " · " + percent + " %";
+    if (this.state === "sending" && speed > 0) {
+      words += " · " + formatBytes(speed) + "/s · " + formatSeconds((size - sent) / speed) + " left";
+    } else if (this.state !== "sending") {
+      words += " · " + this.state;
+    }
+    this.text.textContent = words;
+    this.node.setAttribute("data-state", this.state);
+    this.node.querySelector("[data-action=pause]").hidden = this.state !== "sending" && this.state !== "waiting";
+    this.node.querySelector("[data-action=resume]").hidden = this.state !== "paused";
+    this.node.querySelector("[data-action=cancel]").hidden = ["sent", "canceled", "failed"].indexOf(this.state) >= 0;
+    this.panel.updateOverall();
+  };
+
+  Item.prototype.fail = function (message) {
+    this.state = "failed";
+    this.abortAll();
+    this.error.textContent = message;
+    this.error.hidden = false;
+    this.update();
+    this.panel.pump();
+  };
+
+  // Ask the server for an upload job; learn the chunk size and URLs.
+  Item.prototype.create = function () {
+    var self = this;
+    var body = new FormData(this.panel.options);
+    body.set("prefix", this.panel.prefix);
+    body.set("path", this.path);
+    body.set("size", String(this.file.size));
+    if (!body.get("content_type") && this.file.type) body.set("content_type", this.file.type);
+    this.state = "sending";
+    this.update();
+    return post(this.panel.url, body).then(function (response) {
+      if (!response.ok) {
+        return errorText(response, "The upload could not start.").then(function (text) {
+          self.fail(text);
+        });
+      }
+      return response.json().then(function (info) {
+        self.info = info;
+        for (var n = 1; n <= info.chunks; n += 1) self.pending.push(n);
+        self.showJob();
+        document.body.dispatchEvent(new CustomEvent("jobStarted", { bubbles: true }));
+        if (self.state === "paused") {
+          post(info.pause_url);
+        }
+        if (self.state === "canceled") {
+          post(info.cancel_url);
+        }
+        self.panel.pump();
+      });
+    }, function () {
+      self.fail("The console could not be reached.");
+    });
+  };
+
+  // The job card from the server, which polls itself until the job ends.
+  Item.prototype.showJob = function () {
+    var holder = this.node.querySelector(".upload-job");
+    var link = document.createElement("a");
+    link.href = this.info.job_url;
+    link.textContent = "job";
+    link.setAttribute("hx-get", this.info.job_url);
+    link.setAttribute("hx-trigger", "load");
+    link.setAttribute("hx-swap", "outerHTML");
+    holder.appendChild(link);
+    if (window.htmx) window.htmx.process(holder);
+  };
+
+  Item.prototype.canSend = function () {
+    return this.state === "sending" && this.info && this.pending.length > 0;
+  };
+
+  Item.prototype.sendNext = function () {
+    var number = this.pending.shift();
+    var info = this.info;
+    var start = (number - 1) * info.chunk_size;
+    var blob = this.file.slice(start, Math.min(start + info.chunk_size, this.file.size));
+    var self = this;
+    this.requests[number] = null;
+    blob
+      .arrayBuffer()
+      .then(function (buffer) {
+        if (window.crypto && window.crypto.subtle) {
+          return window.crypto.subtle.digest("SHA-256", buffer).then(function (digest) {
+            return [buffer, hex(digest)];
+          });
+        }
+        return [buffer, ""];
+      })
+      .then(function (pair) {
+        if (!(number in self.requests)) return; // paused or canceled meanwhile
+        self.put(number, pair[0], pair[1]);
+      });
+  };
+
+  Item.prototype.put = function (number, buffer, digest) {
+    var self = this;
+    var xhr = new XMLHttpRequest();
+    this.requests[number] = xhr;
+    xhr.open("PUT", this.info.chunk_url + number);
+    xhr.setRequestHeader("X-CSRFToken", csrfToken());
+    xhr.setRequestHeader("Content-Type", "application/octet-stream");
+    if (digest) xhr.setRequestHeader("X-Chunk-SHA256", digest);
+    xhr.upload.onprogress = function (event) {
+      self.partial[number] = event.loaded;
+      self.update();
+    };
+    xhr.onload = function () {
+      delete self.requests[number];
+      delete self.partial[number];
+      if (xhr.status === 200) {
+        self.loaded += buffer.byteLength;
+        self.chunkDone();
+      } else if (xhr.status === 409 || xhr.status === 404) {
+        self.fail(self.jsonError(xhr, "The upload has ended on the server."));
+      } else if (xhr.status === 400 && xhr.responseText.indexOf("must be") >= 0) {
+        self.fail(self.jsonError(xhr, "The server refused a chunk."));
+      } else {
+        self.retry(number, self.jsonError(xhr, "A chunk failed."));
+      }
+    };
+    xhr.onerror = function () {
+      delete self.requests[number];
+      delete self.partial[number];
+      self.retry(number, "The connection failed.");
+    };
+    xhr.send(buffer);
+  };
+
+  Item.prototype.jsonError = function (xhr, fallback) {
+    try {
+      return JSON.parse(xhr.responseText).error || fallback;
+    } catch (e) {
+      return fallback + " (HTTP " + xhr.status + ")";
+    }
+  };
+
+  Item.prototype.retry = function (number, message) {
+    if (this.state !== "sending") {
+      this.pending.unshift(number);
+      return;
+    }
+    var count = (this.retries[number] || 0) + 1;
+    this.retries[number] = count;
+    if (count > RETRIES) {
+      this.fail(message);
+      return;
+    }
+    var self = this;
+    this.timers[number] = setTimeout(function () {
+      delete self.timers[number];
+      self.pending.unshift(number);
+      self.panel.pump();
+    }, RETRY_DELAY_MS * count);
+    this.update();
+    this.panel.pump();
+  };
+
+  Item.prototype.chunkDone = function () {
+    this.update();
+    if (this.outstanding() === 0 && this.state === "sending") {
+      this.finish();
+    }
+    this.panel.pump();
+  };
+
+  Item.prototype.finish = function () {
+    var self = this;
+    post(this.info.complete_url).then(function (response) {
+      if (!response.ok) {
+        return errorText(response, "The upload could not be completed.").then(function (text) {
+          self.fail(text);
+        });
+      }
+      self.state = "sent";
+      self.update();
+      self.panel.pump();
+    }, function () {
+      self.fail("The console could not be reached.");
+    });
+  };
+
+  Item.prototype.inFlight = function () {
+    return Object.keys(this.requests).length;
+  };
+
+  // Chunks not yet accepted by the server: queued, in flight or waiting to retry.
+  Item.prototype.outstanding = function () {
+    return this.pending.length + this.inFlight() + Object.keys(this.timers).length;
+  };
+
+  Item.prototype.abortAll = function () {
+    for (var t in this.timers) {
+      clearTimeout(this.timers[t]);
+      this.pending.unshift(Number(t));
+      delete this.timers[t];
+    }
+    for (var n in this.requests) {
+      if (this.requests[n]) this.requests[n].abort();
+      this.pending.unshift(Number(n));
+      delete this.requests[n];
+      delete this.partial[n];
+    }
+    this.pending.sort(function (a, b) {
+      return a - b;
+    });
+  };
+
+  Item.prototype.pause = function () {
+    if (this.state !== "sending" && this.state !== "waiting") return;
+    this.state = "paused";
+    this.abortAll();
+    if (this.info) post(this.info.pause_url);
+    this.update();
+    this.panel.pump();
+  };
+
+  Item.prototype.resume = function () {
+    if (this.state !== "paused") return;
+    var self = this;
+    this.state = this.info ? "sending" : "waiting";
+    this.update();
+    if (!this.info) {
+      this.panel.pump();
+      return;
+    }
+    post(this.info.resume_url).then(function () {
+      self.panel.pump();
+      if (self.outstanding() === 0) self.finish();
+    });
+  };
+
+  Item.prototype.cancel = function () {
+    if (["sent", "canceled", "failed"].indexOf(this.state) >= 0) return;
+    this.state = "canceled";
+    this.abortAll();
+    this.pending = [];
+    if (this.info) post(this.info.cancel_url);
+    this.update();
+    this.panel.pump();
+  };
+
+  // A panel: the chooser, the options, the queue and the overall progress.
+  function Panel(root) {
+    this.root = root;
+    this.url = root.getAttribute("data-upload-url");
+    this.prefix = root.getAttribute("data-prefix") || "";
+    this.options = root.querySelector("[data-upload-options]") || document.createElement("form");
+    this.queue = root.querySelector("[data-upload-queue]");
+    this.template = root.querySelector("template[data-upload-item]");
+    this.overall = root.querySelector("[data-upload-overall]");
+    this.overallBar = root.querySelector("[data-upload-overall-bar]");
+    this.overallText = root.querySelector("[data-upload-overall-text]");
+    this.items = [];
+    this.meter = new Meter();
+    this.starting = 0;
+    this.bind();
+  }
+
+  Panel.prototype.bind = function () {
+    var self = this;
+    this.root.querySelectorAll("input[type=file]").forEach(function (input) {
+      input.addEventListener("change", function () {
+        Array.prototype.forEach.call(input.files, function (file) {
+          self.add(file, file.webkitRelativePath || file.name);
+        });
+        input.value = "";
+      });
+    });
+    this.root.addEventListener("dragover", function (event) {
+      event.preventDefault();
+      self.root.classList.add("dragover");
+    });
+    this.root.addEventListener("dragleave", function () {
+      self.root.classList.remove("dragover");
+    });
+    this.root.addEventListener("drop", function (event) {
+      event.preventDefault();
+      self.root.classList.remove("dragover");
+      self.drop(event);
+    });
+  };
+
+  // Files and folders dropped on the panel or on a drop zone (the object listing).
+  Panel.prototype.drop = function (event) {
+    var self = this;
+    // Entries tell folders from files; a drop that has none (some browsers, and
+    // files handed over by a script) still carries its files.
+    var entries = Array.prototype.map.call(event.dataTransfer.items || [], function (item) {
+      return item.webkitGetAsEntry ? item.webkitGetAsEntry() : null;
+    }).filter(Boolean);
+    if (entries.length) {
+      entries.forEach(function (entry) {
+        self.walk(entry);
+      });
+    } else {
+      Array.prototype.forEach.call(event.dataTransfer.files, function (file) {
+        self.add(file, file.name);
+      });
+    }
+  };
+
+  // A dropped folder: every file inside, with its path relative to the drop.
+  Panel.prototype.walk = function (entry) {
+    var self = this;
+    if (entry.isFile) {
+      entry.file(function (file) {
+        self.add(file, entry.fullPath.replace(/^\/+/, ""));
+      });
+    } else if (entry.isDirectory) {
+      var reader = entry.createReader();
+      var read = function () {
+        reader.readEntries(function (entries) {
+          if (!entries.length) return;
+          entries.forEach(function (child) {
+            self.walk(child);
+          });
+          read();
+        });
+      };
+      read();
+    }
+  };
+
+  Panel.prototype.add = function (file, path) {
+    var folded = this.root.closest("details");
+    if (folded) folded.open = true;
+    this.items.push(new Item(this, file, path));
+    this.overall.hidden = false;
+    this.pump();
+  };
+
+  // Start waiting files and keep IN_FLIGHT chunk requests going.
+  Panel.prototype.pump = function () {
+    var self = this;
+    var flying = 0;
+    this.items.forEach(function (item) {
+      flying += item.inFlight();
+    });
+    this.items.forEach(function (item) {
+      if (item.state === "waiting" && self.starting < 2) {
+        self.starting += 1;
+        item.create().then(function () {
+          self.starting -= 1;
+          self.pump();
+        });
+      }
+    });
+    for (var i = 0; i < this.items.length && flying < IN_FLIGHT; i += 1) {
+      var item = this.items[i];
+      while (item.canSend() && flying < IN_FLIGHT) {
+        item.sendNext();
+        flying += 1;
+      }
+    }
+  };
+
+  Panel.prototype.updateOverall = function () {
+    var total = 0;
+    var sent = 0;
+    this.items.forEach(function (item) {
+      if (item.state === "canceled" || item.state === "failed") return;
+      total += item.file.size;
+      sent += item.state === "sent" ? item.file.size : item.sent();
+    });
+    this.meter.add(sent);
+    var percent = total ? Math.floor((sent * 100) / total) : 100;
+    var speed = this.meter.speed();
+    this.overallBar.value = percent;
+    var words = formatBytes(sent) + " / " + formatBytes(total) + " · " + percent + " %";
+    if (speed > 0 && sent < total) {
+      words += " · " + formatBytes(speed) + "/s · " + formatSeconds((total - sent) / speed) + " left";
+    }
+    this.overallText.textContent = words;
+  };
+
+  function start() {
+    document.querySelectorAll("[data-upload-target]").forEach(function (root) {
+      if (!root.uploadPanel) root.uploadPanel = new Panel(root);
+    });
+  }
+
+  // Elements marked data-upload-drop-zone (the object listing, which htmx replaces
+  // when it refreshes) hand dropped files to the page's upload panel. Listening on
+  // the document keeps this working across those swaps.
+  function dropZone(event) {
+    var zone = event.target.closest && event.target.closest("[data-upload-drop-zone]");
+    var root = document.querySelector("[data-upload-target]");
+    if (!zone || !root || !root.uploadPanel || zone.closest("[data-upload-target]")) return null;
+    return { zone: zone, panel: root.uploadPanel };
+  }
+  document.addEventListener("dragover", function (event) {
+    var found = dropZone(event);
+    if (!found) return;
+    event.preventDefault();
+    found.zone.classList.add("dragover");
+  });
+  document.addEventListener("dragleave", function (event) {
+    var found = dropZone(event);
+    if (found) found.zone.classList.remove("dragover");
+  });
+  document.addEventListener("drop", function (event) {
+    var found = dropZone(event);
+    if (!found) return;
+    event.preventDefault();
+    found.zone.classList.remove("dragover");
+    found.panel.drop(event);
+  });
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", start);
+  } else {
+    start();
+  }
+})();
