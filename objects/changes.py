@@ -44,20 +44,12 @@ def folder_create(request, code, bucket):
         return common.refused(request, common.form_errors(form), back)
     key = form.cleaned_data["key"]
     try:
-        answer = s3.put_empty(endpoint, bucket, key)
+        with audit.audited(
+            request, "object.folder_create", endpoint=endpoint, bucket=bucket, key=key
+        ) as note:
+            note.answer = s3.put_empty(endpoint, bucket, key)
     except S3Error as err:
-        audit.record(
-            request, "object.folder_create", endpoint=endpoint, bucket=bucket, key=key, error=err
-        )
         return common.refused(request, str(err), back)
-    audit.record(
-        request,
-        "object.folder_create",
-        endpoint=endpoint,
-        bucket=bucket,
-        key=key,
-        request_id=s3.request_id_of(answer),
-    )
     return common.done(request, _("Folder %(key)s created.") % {"key": key}, back)
 
 
@@ -73,21 +65,12 @@ def delete(request, code, bucket):
     back = common.url("browse", endpoint, bucket, prefix=common.parent_prefix(key))
     action = "object.version_delete" if version else "object.delete"
     try:
-        answer = s3.delete_object(endpoint, bucket, key, version)
+        with audit.audited(
+            request, action, endpoint=endpoint, bucket=bucket, key=key, detail=version
+        ) as note:
+            note.answer = answer = s3.delete_object(endpoint, bucket, key, version)
     except S3Error as err:
-        audit.record(
-            request, action, endpoint=endpoint, bucket=bucket, key=key, error=err, detail=version
-        )
         return common.refused(request, str(err), _detail(endpoint, bucket, key))
-    audit.record(
-        request,
-        action,
-        endpoint=endpoint,
-        bucket=bucket,
-        key=key,
-        detail=version,
-        request_id=s3.request_id_of(answer),
-    )
     if version:
         text = _("Version %(version)s of %(key)s was deleted permanently.") % {
             "version": version,
@@ -123,33 +106,21 @@ def copy(request, code, bucket):
     action = "object.move" if move else "object.copy"
     detail = f"{bucket}/{key} -> {target_bucket}/{target_key}"
     try:
-        head = s3.head_object(endpoint, bucket, key)
-        if head.get("ContentLength", 0) > s3.COPY_LIMIT:
-            return common.refused(
-                request,
+        with audit.audited(
+            request, action, endpoint=endpoint, bucket=bucket, key=key, detail=detail
+        ) as note:
+            common.refuse_large_copy(
+                s3.head_object(endpoint, bucket, key),
                 _(
                     "This object is larger than 5 GiB: copying it needs a background job "
                     "(multipart copy), which is coming in a later version."
                 ),
-                here,
             )
-        answer = s3.copy_object(endpoint, bucket, key, target_bucket, target_key)
-        if move:
-            s3.delete_object(endpoint, bucket, key)
-    except S3Error as err:
-        audit.record(
-            request, action, endpoint=endpoint, bucket=bucket, key=key, error=err, detail=detail
-        )
+            note.answer = s3.copy_object(endpoint, bucket, key, target_bucket, target_key)
+            if move:
+                s3.delete_object(endpoint, bucket, key)
+    except (S3Error, common.Refused) as err:
         return common.refused(request, str(err), here)
-    audit.record(
-        request,
-        action,
-        endpoint=endpoint,
-        bucket=bucket,
-        key=key,
-        detail=detail,
-        request_id=s3.request_id_of(answer),
-    )
     text = (_("Moved to %(target)s.") if move else _("Copied to %(target)s.")) % {
         "target": f"{target_bucket}/{target_key}"
     }
@@ -180,44 +151,44 @@ def metadata(request, code, bucket):
     key = data["key"]
     here = _detail(endpoint, bucket, key)
     try:
-        head = s3.head_object(endpoint, bucket, key)
-        if head.get("ContentLength", 0) > s3.COPY_LIMIT:
-            return common.refused(
-                request,
+        with audit.audited(
+            request, "object.metadata", endpoint=endpoint, bucket=bucket, key=key
+        ) as note:
+            head = s3.head_object(endpoint, bucket, key)
+            common.refuse_large_copy(
+                head,
                 _(
                     "This object is larger than 5 GiB: changing its metadata needs a multipart "
                     "copy job, which is coming in a later version."
                 ),
-                here,
             )
-        replace = {
-            "ContentType": data["content_type"],
-            "CacheControl": data["cache_control"],
-            "ContentDisposition": data["content_disposition"],
-            "ContentEncoding": data["content_encoding"],
-            "ContentLanguage": data["content_language"],
-            "Expires": data["expires"],
-            "Metadata": data["metadata"],
-            **_keep_encryption(head),
-        }
-        current_class = head.get("StorageClass", "")
-        answer = s3.copy_object(
-            endpoint, bucket, key, bucket, key, replace=replace, storage_class=current_class
-        )
-    except S3Error as err:
-        audit.record(
-            request, "object.metadata", endpoint=endpoint, bucket=bucket, key=key, error=err
-        )
+            note.answer = _replace_metadata(endpoint, bucket, key, head, data)
+    except (S3Error, common.Refused) as err:
         return common.refused(request, str(err), here)
-    audit.record(
-        request,
-        "object.metadata",
-        endpoint=endpoint,
-        bucket=bucket,
-        key=key,
-        request_id=s3.request_id_of(answer),
-    )
     return common.done(request, _("Metadata and headers saved."), here)
+
+
+def _replace_metadata(endpoint, bucket: str, key: str, head: dict, data: dict) -> dict:
+    replace = {
+        "ContentType": data["content_type"],
+        "CacheControl": data["cache_control"],
+        "ContentDisposition": data["content_disposition"],
+        "ContentEncoding": data["content_encoding"],
+        "ContentLanguage": data["content_language"],
+        "Expires": data["expires"],
+        "Metadata": data["metadata"],
+        **_keep_encryption(head),
+    }
+    # The storage class is kept: without it a copy would fall back to STANDARD.
+    return s3.copy_object(
+        endpoint,
+        bucket,
+        key,
+        bucket,
+        key,
+        replace=replace,
+        storage_class=head.get("StorageClass", ""),
+    )
 
 
 @require_POST
@@ -231,41 +202,29 @@ def storage_class(request, code, bucket):
     key, new_class = form.cleaned_data["key"], form.cleaned_data["storage_class"]
     here = _detail(endpoint, bucket, key)
     try:
-        head = s3.head_object(endpoint, bucket, key)
-        if head.get("StorageClass", "STANDARD") == new_class:
-            return common.refused(
-                request, _("The object is already in %(c)s.") % {"c": new_class}, here
-            )
-        if head.get("ContentLength", 0) > s3.COPY_LIMIT:
-            return common.refused(
-                request,
-                _(
-                    "This object is larger than 5 GiB: changing its storage class needs a "
-                    "multipart copy job, which is coming in a later version."
-                ),
-                here,
-            )
-        answer = s3.copy_object(endpoint, bucket, key, bucket, key, storage_class=new_class)
-    except S3Error as err:
-        audit.record(
+        with audit.audited(
             request,
             "object.storage_class",
             endpoint=endpoint,
             bucket=bucket,
             key=key,
-            error=err,
             detail=new_class,
-        )
+        ) as note:
+            head = s3.head_object(endpoint, bucket, key)
+            if head.get("StorageClass", "STANDARD") == new_class:
+                raise common.Refused(_("The object is already in %(c)s.") % {"c": new_class})
+            common.refuse_large_copy(
+                head,
+                _(
+                    "This object is larger than 5 GiB: changing its storage class needs a "
+                    "multipart copy job, which is coming in a later version."
+                ),
+            )
+            note.answer = s3.copy_object(
+                endpoint, bucket, key, bucket, key, storage_class=new_class
+            )
+    except (S3Error, common.Refused) as err:
         return common.refused(request, str(err), here)
-    audit.record(
-        request,
-        "object.storage_class",
-        endpoint=endpoint,
-        bucket=bucket,
-        key=key,
-        detail=new_class,
-        request_id=s3.request_id_of(answer),
-    )
     return common.done(request, _("Storage class changed to %(c)s.") % {"c": new_class}, here)
 
 
@@ -280,19 +239,13 @@ def tags(request, code, bucket):
     key, tag_list = form.cleaned_data["key"], form.cleaned_data["tags"]
     here = _detail(endpoint, bucket, key)
     try:
-        answer = s3.put_object_tags(endpoint, bucket, key, tag_list)
+        with audit.audited(
+            request, "object.tags", endpoint=endpoint, bucket=bucket, key=key
+        ) as note:
+            note.answer = s3.put_object_tags(endpoint, bucket, key, tag_list)
+            note.detail = f"{len(tag_list)} tags"
     except S3Error as err:
-        audit.record(request, "object.tags", endpoint=endpoint, bucket=bucket, key=key, error=err)
         return common.refused(request, common.not_supported_text(err), here)
-    audit.record(
-        request,
-        "object.tags",
-        endpoint=endpoint,
-        bucket=bucket,
-        key=key,
-        detail=f"{len(tag_list)} tags",
-        request_id=s3.request_id_of(answer),
-    )
     return common.done(request, _("Tags saved."), here)
 
 
@@ -308,19 +261,13 @@ def acl(request, code, bucket):
     key = data["key"]
     here = _detail(endpoint, bucket, key)
     try:
-        answer = s3.put_object_acl(
-            endpoint, bucket, key, canned=data["canned"], grants=data["grants"]
-        )
+        with audit.audited(
+            request, "object.acl", endpoint=endpoint, bucket=bucket, key=key
+        ) as note:
+            note.answer = s3.put_object_acl(
+                endpoint, bucket, key, canned=data["canned"], grants=data["grants"]
+            )
+            note.detail = data["canned"] or f"{len(data['grants'])} grants"
     except S3Error as err:
-        audit.record(request, "object.acl", endpoint=endpoint, bucket=bucket, key=key, error=err)
         return common.refused(request, common.not_supported_text(err), here)
-    audit.record(
-        request,
-        "object.acl",
-        endpoint=endpoint,
-        bucket=bucket,
-        key=key,
-        detail=data["canned"] or f"{len(data['grants'])} grants",
-        request_id=s3.request_id_of(answer),
-    )
     return common.done(request, _("Access control list saved."), here)

@@ -12,6 +12,8 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django_htmx.http import trigger_client_event
 
+from console import s3
+
 
 def url(name: str, endpoint, bucket: str, **query) -> str:
     """A named object URL with its keys in the query string (never in the path)."""
@@ -63,6 +65,16 @@ def done(request, message: str, next_url: str, *, level: str = "success", status
 
 def refused(request, message: str, next_url: str):
     return done(request, message, next_url, level="error", status=400)
+
+
+class Refused(Exception):
+    """A change refused in words before its S3 request: nothing changed, no audit row."""
+
+
+def refuse_large_copy(head: dict, message: str) -> None:
+    """CopyObject takes at most 5 GiB; larger objects need a multipart copy job."""
+    if head.get("ContentLength", 0) > s3.COPY_LIMIT:
+        raise Refused(message)
 
 
 def not_supported_text(err) -> str:
