@@ -16,7 +16,6 @@ from objects.forms import (
     AclForm,
     CopyForm,
     FolderForm,
-    KeyForm,
     MetadataForm,
     StorageClassForm,
     TagsForm,
@@ -27,12 +26,13 @@ def _detail(endpoint, bucket, key):
     return common.url("detail", endpoint, bucket, key=key)
 
 
-def _key_from(request):
-    """The key a POST is about, for error redirects before its form is valid."""
+def _invalid(request, endpoint, bucket, form):
+    """A form's errors, back on the object's page: the key is read as posted
+    (the form is not valid), and a POST without one is a 404."""
     key = request.POST.get("key", "")
     if not key:
         raise Http404("No key")
-    return key
+    return common.refused(request, common.form_errors(form), _detail(endpoint, bucket, key))
 
 
 @require_POST
@@ -58,10 +58,7 @@ def delete(request, code, bucket):
     """Delete the current object (a delete marker on a versioned bucket) or,
     with a version id, that version for good."""
     endpoint = get_endpoint_for_user(request, code, Level.OPERATOR)
-    form = KeyForm(request.POST)
-    if not form.is_valid():
-        raise Http404("No key")
-    key, version = form.cleaned_data["key"], form.cleaned_data["version"]
+    key, version = common.key_and_version(request.POST)
     back = common.url("browse", endpoint, bucket, prefix=common.parent_prefix(key))
     action = "object.version_delete" if version else "object.delete"
     try:
@@ -93,9 +90,7 @@ def copy(request, code, bucket):
     endpoint = get_endpoint_for_user(request, code, Level.OPERATOR)
     form = CopyForm(request.POST)
     if not form.is_valid():
-        return common.refused(
-            request, common.form_errors(form), _detail(endpoint, bucket, _key_from(request))
-        )
+        return _invalid(request, endpoint, bucket, form)
     key = form.cleaned_data["key"]
     target_bucket = form.cleaned_data["target_bucket"]
     target_key = form.cleaned_data["target_key"]
@@ -144,9 +139,7 @@ def metadata(request, code, bucket):
     endpoint = get_endpoint_for_user(request, code, Level.OPERATOR)
     form = MetadataForm(request.POST)
     if not form.is_valid():
-        return common.refused(
-            request, common.form_errors(form), _detail(endpoint, bucket, _key_from(request))
-        )
+        return _invalid(request, endpoint, bucket, form)
     data = form.cleaned_data
     key = data["key"]
     here = _detail(endpoint, bucket, key)
@@ -196,9 +189,7 @@ def storage_class(request, code, bucket):
     endpoint = get_endpoint_for_user(request, code, Level.OPERATOR)
     form = StorageClassForm(request.POST, classes=endpoint.preset.storage_classes)
     if not form.is_valid():
-        return common.refused(
-            request, common.form_errors(form), _detail(endpoint, bucket, _key_from(request))
-        )
+        return _invalid(request, endpoint, bucket, form)
     key, new_class = form.cleaned_data["key"], form.cleaned_data["storage_class"]
     here = _detail(endpoint, bucket, key)
     try:
@@ -233,9 +224,7 @@ def tags(request, code, bucket):
     endpoint = get_endpoint_for_user(request, code, Level.OPERATOR)
     form = TagsForm(request.POST, limit=endpoint.preset.object_tag_limit)
     if not form.is_valid():
-        return common.refused(
-            request, common.form_errors(form), _detail(endpoint, bucket, _key_from(request))
-        )
+        return _invalid(request, endpoint, bucket, form)
     key, tag_list = form.cleaned_data["key"], form.cleaned_data["tags"]
     here = _detail(endpoint, bucket, key)
     try:
@@ -254,9 +243,7 @@ def acl(request, code, bucket):
     endpoint = get_endpoint_for_user(request, code, Level.OPERATOR)
     form = AclForm(request.POST)
     if not form.is_valid():
-        return common.refused(
-            request, common.form_errors(form), _detail(endpoint, bucket, _key_from(request))
-        )
+        return _invalid(request, endpoint, bucket, form)
     data = form.cleaned_data
     key = data["key"]
     here = _detail(endpoint, bucket, key)

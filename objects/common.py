@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from urllib.parse import quote
 
-from django.http import HttpResponseRedirect
+from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.http import urlencode
@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from django_htmx.http import trigger_client_event
 
 from console import s3
+from objects.forms import KeyForm
 
 
 def url(name: str, endpoint, bucket: str, **query) -> str:
@@ -20,6 +21,14 @@ def url(name: str, endpoint, bucket: str, **query) -> str:
     base = reverse(f"objects:{name}", args=[endpoint.code, bucket])
     query = {k: v for k, v in query.items() if v not in (None, "", [], False)}
     return f"{base}?{urlencode(query, doseq=True)}" if query else base
+
+
+def key_and_version(data) -> tuple[str, str]:
+    """The key (and version id, or '') a request is about; 404 without a valid key."""
+    form = KeyForm(data)
+    if not form.is_valid():
+        raise Http404("No key")
+    return form.cleaned_data["key"], form.cleaned_data["version"]
 
 
 def parent_prefix(key: str) -> str:
