@@ -106,6 +106,11 @@ def _guarded_delete(ctx, read: Callable, delete: Callable, *, quiet: bool = Fals
     delete(ctx.endpoint, ctx.bucket)
 
 
+def _delete_action(action: str, message, read: Callable, delete: Callable) -> Callable:
+    """The action that removes a whole setting (guarded: see `_guarded_delete`)."""
+    return lambda ctx: Change(action, message, lambda: _guarded_delete(ctx, read, delete))
+
+
 # Versioning
 
 
@@ -274,12 +279,9 @@ def _save_policy(ctx):
     )
 
 
-def _delete_policy(ctx):
-    return Change(
-        "bucket.policy.delete",
-        _("Policy deleted."),
-        lambda: _guarded_delete(ctx, s3.get_bucket_policy, s3.delete_bucket_policy),
-    )
+_delete_policy = _delete_action(
+    "bucket.policy.delete", _l("Policy deleted."), s3.get_bucket_policy, s3.delete_bucket_policy
+)
 
 
 # CORS
@@ -367,12 +369,12 @@ def _remove_cors_rule(ctx):
     )
 
 
-def _delete_cors(ctx):
-    return Change(
-        "bucket.cors.delete",
-        _("CORS configuration deleted."),
-        lambda: _guarded_delete(ctx, s3.get_bucket_cors, s3.delete_bucket_cors),
-    )
+_delete_cors = _delete_action(
+    "bucket.cors.delete",
+    _l("CORS configuration deleted."),
+    s3.get_bucket_cors,
+    s3.delete_bucket_cors,
+)
 
 
 # Lifecycle
@@ -431,12 +433,12 @@ def _remove_lifecycle_rule(ctx):
     )
 
 
-def _delete_lifecycle(ctx):
-    return Change(
-        "bucket.lifecycle.delete",
-        _("Lifecycle configuration deleted."),
-        lambda: _guarded_delete(ctx, s3.get_bucket_lifecycle, s3.delete_bucket_lifecycle),
-    )
+_delete_lifecycle = _delete_action(
+    "bucket.lifecycle.delete",
+    _l("Lifecycle configuration deleted."),
+    s3.get_bucket_lifecycle,
+    s3.delete_bucket_lifecycle,
+)
 
 
 # Tagging
@@ -479,12 +481,9 @@ def _save_tags(ctx):
     )
 
 
-def _delete_tags(ctx):
-    return Change(
-        "bucket.tagging.delete",
-        _("Tags deleted."),
-        lambda: _guarded_delete(ctx, s3.get_bucket_tagging, s3.delete_bucket_tagging),
-    )
+_delete_tags = _delete_action(
+    "bucket.tagging.delete", _l("Tags deleted."), s3.get_bucket_tagging, s3.delete_bucket_tagging
+)
 
 
 # Logging
@@ -553,12 +552,12 @@ def _save_website(ctx):
     )
 
 
-def _delete_website(ctx):
-    return Change(
-        "bucket.website.delete",
-        _("Static website deleted."),
-        lambda: _guarded_delete(ctx, s3.get_bucket_website, s3.delete_bucket_website),
-    )
+_delete_website = _delete_action(
+    "bucket.website.delete",
+    _l("Static website deleted."),
+    s3.get_bucket_website,
+    s3.delete_bucket_website,
+)
 
 
 # Default encryption
@@ -603,13 +602,14 @@ def _save_encryption(ctx):
     )
 
 
-def _delete_encryption(ctx):
-    def run():
-        # get_bucket_encryption raises "not supported" on a gateway that
-        # ignores `?encryption`, so the DELETE is never sent there.
-        _guarded_delete(ctx, s3.get_bucket_encryption, s3.delete_bucket_encryption)
-
-    return Change("bucket.encryption.delete", _("Default encryption removed."), run)
+# get_bucket_encryption raises "not supported" on a gateway that ignores
+# `?encryption`, so the DELETE is never sent there.
+_delete_encryption = _delete_action(
+    "bucket.encryption.delete",
+    _l("Default encryption removed."),
+    s3.get_bucket_encryption,
+    s3.delete_bucket_encryption,
+)
 
 
 # Object lock
