@@ -85,6 +85,15 @@ def _or_empty(read: Callable, *args):
         raise
 
 
+def _put_or_delete(ctx, rules: list, put: Callable, delete: Callable) -> None:
+    """Write a rule list back; with no rule left, delete the configuration
+    (S3 refuses a configuration without rules)."""
+    if rules:
+        put(ctx.endpoint, ctx.bucket, rules)
+    else:
+        delete(ctx.endpoint, ctx.bucket)
+
+
 def _guarded_delete(ctx, read: Callable, delete: Callable, *, quiet: bool = False) -> None:
     """Delete a setting only after reading that it exists.
 
@@ -355,10 +364,7 @@ def _remove_cors_rule(ctx):
         if index >= len(rules):
             raise ValidationError(_("That rule no longer exists; the list was reloaded."))
         del rules[index]
-        if rules:
-            s3.put_bucket_cors(ctx.endpoint, ctx.bucket, rules)
-        else:
-            s3.delete_bucket_cors(ctx.endpoint, ctx.bucket)
+        _put_or_delete(ctx, rules, s3.put_bucket_cors, s3.delete_bucket_cors)
 
     return Change(
         "bucket.cors.remove",
@@ -420,10 +426,7 @@ def _remove_lifecycle_rule(ctx):
     def run():
         rules = _or_empty(s3.get_bucket_lifecycle, ctx.endpoint, ctx.bucket)
         rules = [r for r in rules if r.get("ID") != rule_id]
-        if rules:
-            s3.put_bucket_lifecycle(ctx.endpoint, ctx.bucket, rules)
-        else:
-            s3.delete_bucket_lifecycle(ctx.endpoint, ctx.bucket)
+        _put_or_delete(ctx, rules, s3.put_bucket_lifecycle, s3.delete_bucket_lifecycle)
 
     return Change(
         "bucket.lifecycle.remove",
