@@ -85,6 +85,15 @@ def _or_empty(read: Callable, *args):
         raise
 
 
+def _put_or_delete(ctx, rules: list, put: Callable, delete: Callable) -> None:
+    """Write a rule list back; with no rule left, delete the configuration
+    (S3 refuses a configuration without rules)."""
+    if rules:
+        put(ctx.endpoint, ctx.bucket, rules)
+    else:
+        delete(ctx.endpoint, ctx.bucket)
+
+
 def _guarded_delete(ctx, read: Callable, delete: Callable, *, quiet: bool = False) -> None:
     """Delete a setting only after reading that it exists.
 
@@ -104,6 +113,11 @@ def _guarded_delete(ctx, read: Callable, delete: Callable, *, quiet: bool = Fals
             return
         raise ValidationError(_("This setting is not configured; there is nothing to delete."))
     delete(ctx.endpoint, ctx.bucket)
+
+
+def _delete_action(action: str, message, read: Callable, delete: Callable) -> Callable:
+    """The action that removes a whole setting (guarded: see `_guarded_delete`)."""
+    return lambda ctx: Change(action, message, lambda: _guarded_delete(ctx, read, delete))
 
 
 # Versioning
@@ -274,12 +288,9 @@ def _save_policy(ctx):
     )
 
 
-def _delete_policy(ctx):
-    return Change(
-        "bucket.policy.delete",
-        _("Policy deleted."),
-        lambda: _guarded_delete(ctx, s3.get_bucket_policy, s3.delete_bucket_policy),
-    )
+_delete_policy = _delete_action(
+    "bucket.policy.delete", _l("Policy deleted."), s3.get_bucket_policy, s3.delete_bucket_policy
+)
 
 
 # CORS
@@ -353,10 +364,7 @@ def _remove_cors_rule(ctx):
         if index >= len(rules):
             raise ValidationError(_("That rule no longer exists; the list was reloaded."))
         del rules[index]
-        if rules:
-            s3.put_bucket_cors(ctx.endpoint, ctx.bucket, rules)
-        else:
-            s3.delete_bucket_cors(ctx.endpoint, ctx.bucket)
+        _put_or_delete(ctx, rules, s3.put_bucket_cors, s3.delete_bucket_cors)
 
     return Change(
         "bucket.cors.remove",
@@ -367,12 +375,12 @@ def _remove_cors_rule(ctx):
     )
 
 
-def _delete_cors(ctx):
-    return Change(
-        "bucket.cors.delete",
-        _("CORS configuration deleted."),
-        lambda: _guarded_delete(ctx, s3.get_bucket_cors, s3.delete_bucket_cors),
-    )
+_delete_cors = _delete_action(
+    "bucket.cors.delete",
+    _l("CORS configuration deleted."),
+    s3.get_bucket_cors,
+    s3.delete_bucket_cors,
+)
 
 
 # Lifecycle
@@ -418,10 +426,7 @@ def _remove_lifecycle_rule(ctx):
     def run():
         rules = _or_empty(s3.get_bucket_lifecycle, ctx.endpoint, ctx.bucket)
         rules = [r for r in rules if r.get("ID") != rule_id]
-        if rules:
-            s3.put_bucket_lifecycle(ctx.endpoint, ctx.bucket, rules)
-        else:
-            s3.delete_bucket_lifecycle(ctx.endpoint, ctx.bucket)
+        _put_or_delete(ctx, rules, s3.put_bucket_lifecycle, s3.delete_bucket_lifecycle)
 
     return Change(
         "bucket.lifecycle.remove",
@@ -431,12 +436,12 @@ def _remove_lifecycle_rule(ctx):
     )
 
 
-def _delete_lifecycle(ctx):
-    return Change(
-        "bucket.lifecycle.delete",
-        _("Lifecycle configuration deleted."),
-        lambda: _guarded_delete(ctx, s3.get_bucket_lifecycle, s3.delete_bucket_lifecycle),
-    )
+_delete_lifecycle = _delete_action(
+    "bucket.lifecycle.delete",
+    _l("Lifecycle configuration deleted."),
+    s3.get_bucket_lifecycle,
+    s3.delete_bucket_lifecycle,
+)
 
 
 # Tagging
@@ -479,12 +484,9 @@ def _save_tags(ctx):
     )
 
 
-def _delete_tags(ctx):
-    return Change(
-        "bucket.tagging.delete",
-        _("Tags deleted."),
-        lambda: _guarded_delete(ctx, s3.get_bucket_tagging, s3.delete_bucket_tagging),
-    )
+_delete_tags = _delete_action(
+    "bucket.tagging.delete", _l("Tags deleted."), s3.get_bucket_tagging, s3.delete_bucket_tagging
+)
 
 
 # Logging
@@ -553,12 +555,12 @@ def _save_website(ctx):
     )
 
 
-def _delete_website(ctx):
-    return Change(
-        "bucket.website.delete",
-        _("Static website deleted."),
-        lambda: _guarded_delete(ctx, s3.get_bucket_website, s3.delete_bucket_website),
-    )
+_delete_website = _delete_action(
+    "bucket.website.delete",
+    _l("Static website deleted."),
+    s3.get_bucket_website,
+    s3.delete_bucket_website,
+)
 
 
 # Default encryption
@@ -603,13 +605,14 @@ def _save_encryption(ctx):
     )
 
 
-def _delete_encryption(ctx):
-    def run():
-        # get_bucket_encryption raises "not supported" on a gateway that
-        # ignores `?encryption`, so the DELETE is never sent there.
-        _guarded_delete(ctx, s3.get_bucket_encryption, s3.delete_bucket_encryption)
-
-    return Change("bucket.encryption.delete", _("Default encryption removed."), run)
+# get_bucket_encryption raises "not supported" on a gateway that ignores
+# `?encryption`, so the DELETE is never sent there.
+_delete_encryption = _delete_action(
+    "bucket.encryption.delete",
+    _l("Default encryption removed."),
+    s3.get_bucket_encryption,
+    s3.delete_bucket_encryption,
+)
 
 
 # Object lock

@@ -37,20 +37,19 @@ def _create(request, endpoint, form) -> s3.S3Error | None:
     name = data["name"]
     location = data.get("region") or ("" if endpoint.preset.fixed_region else endpoint.region or "")
     try:
-        s3.create_bucket(
-            endpoint, name, acl=data["acl"], location=location, object_lock=data["object_lock"]
-        )
+        with audit.audited(request, "bucket.create", endpoint=endpoint, bucket=name) as note:
+            s3.create_bucket(
+                endpoint, name, acl=data["acl"], location=location, object_lock=data["object_lock"]
+            )
+            note.detail = location
     except s3.S3Error as err:
-        audit.record(request, "bucket.create", endpoint=endpoint, bucket=name, error=err)
         return err
-    audit.record(request, "bucket.create", endpoint=endpoint, bucket=name, detail=location)
     # Object lock turns versioning on by itself.
     if data["versioning"] and not data["object_lock"]:
         try:
-            s3.put_bucket_versioning(endpoint, name, "Enabled")
-            audit.record(request, "bucket.versioning", endpoint=endpoint, bucket=name)
+            with audit.audited(request, "bucket.versioning", endpoint=endpoint, bucket=name):
+                s3.put_bucket_versioning(endpoint, name, "Enabled")
         except s3.S3Error as err:
-            audit.record(request, "bucket.versioning", endpoint=endpoint, bucket=name, error=err)
             messages.warning(
                 request,
                 _("The bucket was created, but versioning could not be enabled: %(err)s")
@@ -82,12 +81,11 @@ def bucket_delete(request, code, bucket):
     error = None
     if request.method == "POST" and form.is_valid():
         try:
-            s3.delete_bucket(endpoint, bucket)
+            with audit.audited(request, "bucket.delete", endpoint=endpoint, bucket=bucket):
+                s3.delete_bucket(endpoint, bucket)
         except s3.S3Error as err:
-            audit.record(request, "bucket.delete", endpoint=endpoint, bucket=bucket, error=err)
             error = err
         else:
-            audit.record(request, "bucket.delete", endpoint=endpoint, bucket=bucket)
             messages.success(request, _("Bucket %(name)s deleted.") % {"name": bucket})
             return redirect("buckets:list", endpoint.code)
     blockers = None
@@ -119,7 +117,9 @@ def bucket_settings(request, code, bucket):
 
 def _run(request, endpoint, bucket, change: Change, ctx: dict) -> None:
     try:
-        change.run()
+        with audit.audited(request, change.action, endpoint=endpoint, bucket=bucket) as note:
+            change.run()
+            note.detail = change.detail
     except ValidationError as exc:
         # Only possible after reading the current state (e.g. a CORS document
         # that would grow past its limit); nothing was changed.
@@ -127,12 +127,10 @@ def _run(request, endpoint, bucket, change: Change, ctx: dict) -> None:
         if change.form is not None and change.form.is_bound:
             ctx[change.form_name] = change.form  # keeps what was typed
     except s3.S3Error as err:
-        audit.record(request, change.action, endpoint=endpoint, bucket=bucket, error=err)
         ctx["error"] = err
         if change.form is not None and change.form.is_bound:
             ctx[change.form_name] = change.form
     else:
-        audit.record(request, change.action, endpoint=endpoint, bucket=bucket, detail=change.detail)
         ctx["message"] = change.message
         ctx["changed"] = True
 

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import logging
+from contextlib import contextmanager
+from dataclasses import dataclass
 
+from console import s3
 from console.models import AuditEntry
 
 log = logging.getLogger("console.audit")
@@ -62,3 +65,38 @@ def record(
         bucket,
     )
     return entry
+
+
+@dataclass
+class Note:
+    """What an audited block tells the audit row about its success.
+
+    `answer`: the S3 response whose request id goes on the row. `detail`: set
+    inside the block after the request, it goes on the success row alone (a
+    failure row then carries the error's text, as `record` does).
+    """
+
+    answer: dict | None = None
+    detail: str = ""
+
+
+@contextmanager
+def audited(request, action: str, *, endpoint=None, bucket: str = "", key: str = "", detail=""):
+    """Audit the S3 requests of one change: the block's S3Error is recorded as a
+    failure (its code and request id) and raised again; a block that ends
+    normally is recorded as a success with the request id of `note.answer`.
+    Any other exception (a refusal before the request, a bug) writes no row."""
+    note = Note(detail=detail)
+    where = {"endpoint": endpoint, "bucket": bucket, "key": key}
+    try:
+        yield note
+    except s3.S3Error as err:
+        record(request, action, **where, error=err, detail=detail)
+        raise
+    record(
+        request,
+        action,
+        **where,
+        detail=note.detail,
+        request_id=s3.request_id_of(note.answer),
+    )

@@ -206,8 +206,9 @@ class S3Error(Exception):
         return self.code in ("NoSuchKey", "NoSuchBucket", "NoSuchVersion", "NoSuchUpload")
 
 
-def _request_id(response: dict) -> str:
-    meta = response.get("ResponseMetadata") or {}
+def request_id_of(response: dict | None) -> str:
+    """The provider's request id of an answer ('' for none), for audit rows and errors."""
+    meta = (response or {}).get("ResponseMetadata") or {}
     headers = meta.get("HTTPHeaders") or {}
     return (
         meta.get("RequestId")
@@ -242,7 +243,7 @@ def _from_client_error(exc: ClientError) -> S3Error:
         code,
         message or "",
         status=status,
-        request_id=_request_id(response),
+        request_id=request_id_of(response),
         detail=str(error.get("Message") or ""),
         operation=operation,
     )
@@ -455,7 +456,7 @@ def check_connection(endpoint, bucket: str = "") -> ConnectionResult:
                 )
                 % {"count": count}
             ),
-            _request_id(response),
+            request_id_of(response),
             count,
         )
     except S3Error as err:
@@ -471,7 +472,7 @@ def check_connection(endpoint, bucket: str = "") -> ConnectionResult:
                 _("Connected. Listing buckets is not allowed, but bucket %(bucket)s answers.")
                 % {"bucket": bucket}
             ),
-            _request_id(response),
+            request_id_of(response),
         )
     except S3Error as err:
         return ConnectionResult.failed(err)
@@ -761,7 +762,7 @@ def list_folder(
         "next_token": response.get("NextContinuationToken", "")
         if response.get("IsTruncated")
         else "",
-        "request_id": _request_id(response),
+        "request_id": request_id_of(response),
     }
 
 
@@ -913,12 +914,6 @@ def copy_object(
         return client_for(endpoint).copy_object(**params)
 
 
-def bucket_versioning(endpoint, bucket: str) -> str:
-    """ "Enabled", "Suspended" or "" (never enabled)."""
-    with s3_errors():
-        return client_for(endpoint).get_bucket_versioning(Bucket=bucket).get("Status", "")
-
-
 def list_versions(
     endpoint, bucket: str, *, prefix="", key_marker="", version_marker="", max_keys=200
 ) -> dict:
@@ -972,10 +967,6 @@ def abort_multipart(endpoint, bucket: str, key: str, upload_id: str) -> dict:
         return client_for(endpoint).abort_multipart_upload(
             Bucket=bucket, Key=key, UploadId=upload_id
         )
-
-
-def request_id_of(response: dict) -> str:
-    return _request_id(response or {})
 
 
 # Uploads (SPEC O6, J2): the worker's side of a browser upload. Every request that

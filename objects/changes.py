@@ -16,7 +16,6 @@ from objects.forms import (
     AclForm,
     CopyForm,
     FolderForm,
-    KeyForm,
     MetadataForm,
     StorageClassForm,
     TagsForm,
@@ -27,12 +26,13 @@ def _detail(endpoint, bucket, key):
     return common.url("detail", endpoint, bucket, key=key)
 
 
-def _key_from(request):
-    """The key a POST is about, for error redirects before its form is valid."""
+def _invalid(request, endpoint, bucket, form):
+    """A form's errors, back on the object's page: the key is read as posted
+    (the form is not valid), and a POST without one is a 404."""
     key = request.POST.get("key", "")
     if not key:
         raise Http404("No key")
-    return key
+    return common.refused(request, common.form_errors(form), _detail(endpoint, bucket, key))
 
 
 @require_POST
@@ -44,20 +44,12 @@ def folder_create(request, code, bucket):
         return common.refused(request, common.form_errors(form), back)
     key = form.cleaned_data["key"]
     try:
-        answer = s3.put_empty(endpoint, bucket, key)
+        with audit.audited(
+            request, "object.folder_create", endpoint=endpoint, bucket=bucket, key=key
+        ) as note:
+            note.answer = s3.put_empty(endpoint, bucket, key)
     except S3Error as err:
-        audit.record(
-            request, "object.folder_create", endpoint=endpoint, bucket=bucket, key=key, error=err
-        )
         return common.refused(request, str(err), back)
-    audit.record(
-        request,
-        "object.folder_create",
-        endpoint=endpoint,
-        bucket=bucket,
-        key=key,
-        request_id=s3.request_id_of(answer),
-    )
     return common.done(request, _("Folder %(key)s created.") % {"key": key}, back)
 
 
@@ -66,28 +58,16 @@ def delete(request, code, bucket):
     """Delete the current object (a delete marker on a versioned bucket) or,
     with a version id, that version for good."""
     endpoint = get_endpoint_for_user(request, code, Level.OPERATOR)
-    form = KeyForm(request.POST)
-    if not form.is_valid():
-        raise Http404("No key")
-    key, version = form.cleaned_data["key"], form.cleaned_data["version"]
+    key, version = common.key_and_version(request.POST)
     back = common.url("browse", endpoint, bucket, prefix=common.parent_prefix(key))
     action = "object.version_delete" if version else "object.delete"
     try:
-        answer = s3.delete_object(endpoint, bucket, key, version)
+        with audit.audited(
+            request, action, endpoint=endpoint, bucket=bucket, key=key, detail=version
+        ) as note:
+            note.answer = answer = s3.delete_object(endpoint, bucket, key, version)
     except S3Error as err:
-        audit.record(
-            request, action, endpoint=endpoint, bucket=bucket, key=key, error=err, detail=version
-        )
         return common.refused(request, str(err), _detail(endpoint, bucket, key))
-    audit.record(
-        request,
-        action,
-        endpoint=endpoint,
-        bucket=bucket,
-        key=key,
-        detail=version,
-        request_id=s3.request_id_of(answer),
-    )
     if version:
         text = _("Version %(version)s of %(key)s was deleted permanently.") % {
             "version": version,
@@ -110,9 +90,7 @@ def copy(request, code, bucket):
     endpoint = get_endpoint_for_user(request, code, Level.OPERATOR)
     form = CopyForm(request.POST)
     if not form.is_valid():
-        return common.refused(
-            request, common.form_errors(form), _detail(endpoint, bucket, _key_from(request))
-        )
+        return _invalid(request, endpoint, bucket, form)
     key = form.cleaned_data["key"]
     target_bucket = form.cleaned_data["target_bucket"]
     target_key = form.cleaned_data["target_key"]
@@ -123,33 +101,21 @@ def copy(request, code, bucket):
     action = "object.move" if move else "object.copy"
     detail = f"{bucket}/{key} -> {target_bucket}/{target_key}"
     try:
-        head = s3.head_object(endpoint, bucket, key)
-        if head.get("ContentLength", 0) > s3.COPY_LIMIT:
-            return common.refused(
-                request,
+        with audit.audited(
+            request, action, endpoint=endpoint, bucket=bucket, key=key, detail=detail
+        ) as note:
+            common.refuse_large_copy(
+                s3.head_object(endpoint, bucket, key),
                 _(
                     "This object is larger than 5 GiB: copying it needs a background job "
                     "(multipart copy), which is coming in a later version."
                 ),
-                here,
             )
-        answer = s3.copy_object(endpoint, bucket, key, target_bucket, target_key)
-        if move:
-            s3.delete_object(endpoint, bucket, key)
-    except S3Error as err:
-        audit.record(
-            request, action, endpoint=endpoint, bucket=bucket, key=key, error=err, detail=detail
-        )
+            note.answer = s3.copy_object(endpoint, bucket, key, target_bucket, target_key)
+            if move:
+                s3.delete_object(endpoint, bucket, key)
+    except (S3Error, common.Refused) as err:
         return common.refused(request, str(err), here)
-    audit.record(
-        request,
-        action,
-        endpoint=endpoint,
-        bucket=bucket,
-        key=key,
-        detail=detail,
-        request_id=s3.request_id_of(answer),
-    )
     text = (_("Moved to %(target)s.") if move else _("Copied to %(target)s.")) % {
         "target": f"{target_bucket}/{target_key}"
     }
@@ -173,51 +139,49 @@ def metadata(request, code, bucket):
     endpoint = get_endpoint_for_user(request, code, Level.OPERATOR)
     form = MetadataForm(request.POST)
     if not form.is_valid():
-        return common.refused(
-            request, common.form_errors(form), _detail(endpoint, bucket, _key_from(request))
-        )
+        return _invalid(request, endpoint, bucket, form)
     data = form.cleaned_data
     key = data["key"]
     here = _detail(endpoint, bucket, key)
     try:
-        head = s3.head_object(endpoint, bucket, key)
-        if head.get("ContentLength", 0) > s3.COPY_LIMIT:
-            return common.refused(
-                request,
+        with audit.audited(
+            request, "object.metadata", endpoint=endpoint, bucket=bucket, key=key
+        ) as note:
+            head = s3.head_object(endpoint, bucket, key)
+            common.refuse_large_copy(
+                head,
                 _(
                     "This object is larger than 5 GiB: changing its metadata needs a multipart "
                     "copy job, which is coming in a later version."
                 ),
-                here,
             )
-        replace = {
-            "ContentType": data["content_type"],
-            "CacheControl": data["cache_control"],
-            "ContentDisposition": data["content_disposition"],
-            "ContentEncoding": data["content_encoding"],
-            "ContentLanguage": data["content_language"],
-            "Expires": data["expires"],
-            "Metadata": data["metadata"],
-            **_keep_encryption(head),
-        }
-        current_class = head.get("StorageClass", "")
-        answer = s3.copy_object(
-            endpoint, bucket, key, bucket, key, replace=replace, storage_class=current_class
-        )
-    except S3Error as err:
-        audit.record(
-            request, "object.metadata", endpoint=endpoint, bucket=bucket, key=key, error=err
-        )
+            note.answer = _replace_metadata(endpoint, bucket, key, head, data)
+    except (S3Error, common.Refused) as err:
         return common.refused(request, str(err), here)
-    audit.record(
-        request,
-        "object.metadata",
-        endpoint=endpoint,
-        bucket=bucket,
-        key=key,
-        request_id=s3.request_id_of(answer),
-    )
     return common.done(request, _("Metadata and headers saved."), here)
+
+
+def _replace_metadata(endpoint, bucket: str, key: str, head: dict, data: dict) -> dict:
+    replace = {
+        "ContentType": data["content_type"],
+        "CacheControl": data["cache_control"],
+        "ContentDisposition": data["content_disposition"],
+        "ContentEncoding": data["content_encoding"],
+        "ContentLanguage": data["content_language"],
+        "Expires": data["expires"],
+        "Metadata": data["metadata"],
+        **_keep_encryption(head),
+    }
+    # The storage class is kept: without it a copy would fall back to STANDARD.
+    return s3.copy_object(
+        endpoint,
+        bucket,
+        key,
+        bucket,
+        key,
+        replace=replace,
+        storage_class=head.get("StorageClass", ""),
+    )
 
 
 @require_POST
@@ -225,47 +189,33 @@ def storage_class(request, code, bucket):
     endpoint = get_endpoint_for_user(request, code, Level.OPERATOR)
     form = StorageClassForm(request.POST, classes=endpoint.preset.storage_classes)
     if not form.is_valid():
-        return common.refused(
-            request, common.form_errors(form), _detail(endpoint, bucket, _key_from(request))
-        )
+        return _invalid(request, endpoint, bucket, form)
     key, new_class = form.cleaned_data["key"], form.cleaned_data["storage_class"]
     here = _detail(endpoint, bucket, key)
     try:
-        head = s3.head_object(endpoint, bucket, key)
-        if head.get("StorageClass", "STANDARD") == new_class:
-            return common.refused(
-                request, _("The object is already in %(c)s.") % {"c": new_class}, here
-            )
-        if head.get("ContentLength", 0) > s3.COPY_LIMIT:
-            return common.refused(
-                request,
-                _(
-                    "This object is larger than 5 GiB: changing its storage class needs a "
-                    "multipart copy job, which is coming in a later version."
-                ),
-                here,
-            )
-        answer = s3.copy_object(endpoint, bucket, key, bucket, key, storage_class=new_class)
-    except S3Error as err:
-        audit.record(
+        with audit.audited(
             request,
             "object.storage_class",
             endpoint=endpoint,
             bucket=bucket,
             key=key,
-            error=err,
             detail=new_class,
-        )
+        ) as note:
+            head = s3.head_object(endpoint, bucket, key)
+            if head.get("StorageClass", "STANDARD") == new_class:
+                raise common.Refused(_("The object is already in %(c)s.") % {"c": new_class})
+            common.refuse_large_copy(
+                head,
+                _(
+                    "This object is larger than 5 GiB: changing its storage class needs a "
+                    "multipart copy job, which is coming in a later version."
+                ),
+            )
+            note.answer = s3.copy_object(
+                endpoint, bucket, key, bucket, key, storage_class=new_class
+            )
+    except (S3Error, common.Refused) as err:
         return common.refused(request, str(err), here)
-    audit.record(
-        request,
-        "object.storage_class",
-        endpoint=endpoint,
-        bucket=bucket,
-        key=key,
-        detail=new_class,
-        request_id=s3.request_id_of(answer),
-    )
     return common.done(request, _("Storage class changed to %(c)s.") % {"c": new_class}, here)
 
 
@@ -274,25 +224,17 @@ def tags(request, code, bucket):
     endpoint = get_endpoint_for_user(request, code, Level.OPERATOR)
     form = TagsForm(request.POST, limit=endpoint.preset.object_tag_limit)
     if not form.is_valid():
-        return common.refused(
-            request, common.form_errors(form), _detail(endpoint, bucket, _key_from(request))
-        )
+        return _invalid(request, endpoint, bucket, form)
     key, tag_list = form.cleaned_data["key"], form.cleaned_data["tags"]
     here = _detail(endpoint, bucket, key)
     try:
-        answer = s3.put_object_tags(endpoint, bucket, key, tag_list)
+        with audit.audited(
+            request, "object.tags", endpoint=endpoint, bucket=bucket, key=key
+        ) as note:
+            note.answer = s3.put_object_tags(endpoint, bucket, key, tag_list)
+            note.detail = f"{len(tag_list)} tags"
     except S3Error as err:
-        audit.record(request, "object.tags", endpoint=endpoint, bucket=bucket, key=key, error=err)
         return common.refused(request, common.not_supported_text(err), here)
-    audit.record(
-        request,
-        "object.tags",
-        endpoint=endpoint,
-        bucket=bucket,
-        key=key,
-        detail=f"{len(tag_list)} tags",
-        request_id=s3.request_id_of(answer),
-    )
     return common.done(request, _("Tags saved."), here)
 
 
@@ -301,26 +243,18 @@ def acl(request, code, bucket):
     endpoint = get_endpoint_for_user(request, code, Level.OPERATOR)
     form = AclForm(request.POST)
     if not form.is_valid():
-        return common.refused(
-            request, common.form_errors(form), _detail(endpoint, bucket, _key_from(request))
-        )
+        return _invalid(request, endpoint, bucket, form)
     data = form.cleaned_data
     key = data["key"]
     here = _detail(endpoint, bucket, key)
     try:
-        answer = s3.put_object_acl(
-            endpoint, bucket, key, canned=data["canned"], grants=data["grants"]
-        )
+        with audit.audited(
+            request, "object.acl", endpoint=endpoint, bucket=bucket, key=key
+        ) as note:
+            note.answer = s3.put_object_acl(
+                endpoint, bucket, key, canned=data["canned"], grants=data["grants"]
+            )
+            note.detail = data["canned"] or f"{len(data['grants'])} grants"
     except S3Error as err:
-        audit.record(request, "object.acl", endpoint=endpoint, bucket=bucket, key=key, error=err)
         return common.refused(request, common.not_supported_text(err), here)
-    audit.record(
-        request,
-        "object.acl",
-        endpoint=endpoint,
-        bucket=bucket,
-        key=key,
-        detail=data["canned"] or f"{len(data['grants'])} grants",
-        request_id=s3.request_id_of(answer),
-    )
     return common.done(request, _("Access control list saved."), here)

@@ -5,12 +5,15 @@ from __future__ import annotations
 import re
 from urllib.parse import quote
 
-from django.http import HttpResponseRedirect
+from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django_htmx.http import trigger_client_event
+
+from console import s3
+from objects.forms import KeyForm
 
 
 def url(name: str, endpoint, bucket: str, **query) -> str:
@@ -18,6 +21,14 @@ def url(name: str, endpoint, bucket: str, **query) -> str:
     base = reverse(f"objects:{name}", args=[endpoint.code, bucket])
     query = {k: v for k, v in query.items() if v not in (None, "", [], False)}
     return f"{base}?{urlencode(query, doseq=True)}" if query else base
+
+
+def key_and_version(data) -> tuple[str, str]:
+    """The key (and version id, or '') a request is about; 404 without a valid key."""
+    form = KeyForm(data)
+    if not form.is_valid():
+        raise Http404("No key")
+    return form.cleaned_data["key"], form.cleaned_data["version"]
 
 
 def parent_prefix(key: str) -> str:
@@ -63,6 +74,16 @@ def done(request, message: str, next_url: str, *, level: str = "success", status
 
 def refused(request, message: str, next_url: str):
     return done(request, message, next_url, level="error", status=400)
+
+
+class Refused(Exception):
+    """A change refused in words before its S3 request: nothing changed, no audit row."""
+
+
+def refuse_large_copy(head: dict, message: str) -> None:
+    """CopyObject takes at most 5 GiB; larger objects need a multipart copy job."""
+    if head.get("ContentLength", 0) > s3.COPY_LIMIT:
+        raise Refused(message)
 
 
 def not_supported_text(err) -> str:

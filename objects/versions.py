@@ -79,37 +79,24 @@ def version_restore(request, code, bucket):
         return common.refused(request, _("Give a key and a version id."), back)
     key, version = form.cleaned_data["key"], form.cleaned_data["version"]
     try:
-        head = s3.head_object(endpoint, bucket, key, version)
-        if head.get("ContentLength", 0) > s3.COPY_LIMIT:
-            return common.refused(
-                request,
-                _(
-                    "This version is larger than 5 GiB: restoring it needs a multipart copy job, "
-                    "which is coming in a later version."
-                ),
-                back,
-            )
-        answer = s3.copy_object(endpoint, bucket, key, bucket, key, version_id=version)
-    except S3Error as err:
-        audit.record(
+        with audit.audited(
             request,
             "object.version_restore",
             endpoint=endpoint,
             bucket=bucket,
             key=key,
             detail=version,
-            error=err,
-        )
+        ) as note:
+            common.refuse_large_copy(
+                s3.head_object(endpoint, bucket, key, version),
+                _(
+                    "This version is larger than 5 GiB: restoring it needs a multipart copy job, "
+                    "which is coming in a later version."
+                ),
+            )
+            note.answer = s3.copy_object(endpoint, bucket, key, bucket, key, version_id=version)
+    except (S3Error, common.Refused) as err:
         return common.refused(request, str(err), back)
-    audit.record(
-        request,
-        "object.version_restore",
-        endpoint=endpoint,
-        bucket=bucket,
-        key=key,
-        detail=version,
-        request_id=s3.request_id_of(answer),
-    )
     return common.done(
         request, _("Version %(v)s is the current version again.") % {"v": version}, back
     )
@@ -209,26 +196,16 @@ def multipart_abort(request, code, bucket):
     failed = []
     for key, upload_id in form.cleaned_data["item"]:
         try:
-            answer = s3.abort_multipart(endpoint, bucket, key, upload_id)
-            audit.record(
+            with audit.audited(
                 request,
                 "multipart.abort",
                 endpoint=endpoint,
                 bucket=bucket,
                 key=key,
                 detail=upload_id,
-                request_id=s3.request_id_of(answer),
-            )
+            ) as note:
+                note.answer = s3.abort_multipart(endpoint, bucket, key, upload_id)
         except S3Error as err:
-            audit.record(
-                request,
-                "multipart.abort",
-                endpoint=endpoint,
-                bucket=bucket,
-                key=key,
-                detail=upload_id,
-                error=err,
-            )
             failed.append(f"{key}: {err}")
     count = len(form.cleaned_data["item"]) - len(failed)
     text = _("%(n)d incomplete uploads aborted.") % {"n": count}

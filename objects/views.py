@@ -8,7 +8,7 @@ import re
 from email.utils import parsedate_to_datetime
 from urllib.parse import quote_plus
 
-from django.http import Http404, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
+from django.http import HttpResponse, HttpResponseRedirect, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -27,7 +27,6 @@ from objects.forms import (
     BrowseForm,
     CopyForm,
     JumpForm,
-    KeyForm,
     MetadataForm,
     ShareForm,
     StorageClassForm,
@@ -320,10 +319,7 @@ def _missing(request, endpoint, bucket, key, err):
 
 def detail(request, code, bucket):
     endpoint = get_endpoint_for_user(request, code, Level.VIEWER)
-    form = KeyForm(request.GET)
-    if not form.is_valid():
-        raise Http404("No key")
-    key, version = form.cleaned_data["key"], form.cleaned_data["version"]
+    key, version = common.key_and_version(request.GET)
     try:
         head = s3.head_object(endpoint, bucket, key, version)
     except S3Error as err:
@@ -472,10 +468,7 @@ def _streamed(endpoint, bucket, key, version, request, *, content_type=None, dis
 
 def download(request, code, bucket):
     endpoint = get_endpoint_for_user(request, code, Level.VIEWER)
-    form = KeyForm(request.GET)
-    if not form.is_valid():
-        raise Http404("No key")
-    key, version = form.cleaned_data["key"], form.cleaned_data["version"]
+    key, version = common.key_and_version(request.GET)
     disposition = common.attachment(key)
     if endpoint.browser_reachable:
         target = s3.presign_get(
@@ -506,10 +499,7 @@ MEDIA_TYPES = {"image": "image/", "audio": "audio/", "video": "video/"}
 @xframe_options_sameorigin
 def preview(request, code, bucket):
     endpoint = get_endpoint_for_user(request, code, Level.VIEWER)
-    form = KeyForm(request.GET)
-    if not form.is_valid():
-        raise Http404("No key")
-    key, version = form.cleaned_data["key"], form.cleaned_data["version"]
+    key, version = common.key_and_version(request.GET)
     head = s3.head_object(endpoint, bucket, key, version)
     ctype = (head.get("ContentType") or "").split(";")[0].strip().lower()
     kind = preview_kind(key, ctype)

@@ -185,3 +185,40 @@ def test_the_audit_page_says_what_it_shows(client, outsider):
     client.force_login(outsider)
     html = client.get(reverse("audit")).content.decode()
     assert "Nothing recorded matches." in html
+
+
+def test_audited_records_success_with_the_answers_request_id(admin_user):
+    answer = {"ResponseMetadata": {"RequestId": "REQ-OK-1", "HTTPHeaders": {}}}
+    with audit.audited(admin_user, "object.tags", bucket="b", key="k", detail="up front") as note:
+        note.answer = answer
+    row = AuditEntry.objects.get(action="object.tags")
+    assert (row.outcome, row.request_id, row.bucket, row.key) == (
+        AuditEntry.Outcome.OK,
+        "REQ-OK-1",
+        "b",
+        "k",
+    )
+    assert row.detail == "up front"
+
+
+def test_audited_records_failure_with_code_and_request_id_and_reraises(admin_user):
+    from console.s3 import S3Error
+
+    error = S3Error("AccessDenied", status=403, request_id="REQ-FAIL-2")
+    with pytest.raises(S3Error) as raised:
+        with audit.audited(admin_user, "object.acl", bucket="b", key="k") as note:
+            note.detail = "only on success"
+            raise error
+    assert raised.value is error
+    row = AuditEntry.objects.get(action="object.acl")
+    assert row.outcome == AuditEntry.Outcome.FAILED
+    assert row.request_id == "REQ-FAIL-2"
+    # The row's text names the code; a detail meant for the success row is not used.
+    assert "AccessDenied" in row.detail and row.detail == str(error)
+
+
+def test_audited_writes_no_row_for_other_exceptions(admin_user):
+    with pytest.raises(ValueError):
+        with audit.audited(admin_user, "object.copy", bucket="b"):
+            raise ValueError("refused before any request")
+    assert not AuditEntry.objects.filter(action="object.copy").exists()
