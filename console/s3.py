@@ -14,9 +14,11 @@ import ssl
 import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import boto3
+import botocore.session
 from botocore.client import BaseClient
 from botocore.config import Config
 from botocore.exceptions import (
@@ -33,6 +35,7 @@ from botocore.exceptions import (
     ReadTimeoutError,
     SSLError,
 )
+from botocore.utils import parse_timestamp as botocore_parse_timestamp
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
@@ -393,6 +396,22 @@ def client_for(endpoint, *, probe: bool = False) -> BaseClient:
     return client
 
 
+def parse_timestamp(value):
+    """Timestamps of S3 answers, for the client's response parser.
+
+    Listings carry ISO 8601 times ("2026-11-21T09:30:00.000Z"), which the standard
+    library reads about thirty times faster than dateutil, botocore's default: on a
+    1000-key page that is most of the client's own time. Anything else (HTTP dates
+    in headers, epoch seconds) goes to botocore's parser.
+    """
+    if isinstance(value, str) and len(value) >= 20 and value[10:11] == "T":
+        try:
+            return datetime.fromisoformat(value)
+        except ValueError:
+            pass
+    return botocore_parse_timestamp(value)
+
+
 def _build_client(endpoint, probe: bool) -> BaseClient:
     with s3_errors():
         config = build_config(
@@ -401,7 +420,11 @@ def _build_client(endpoint, probe: bool) -> BaseClient:
             read_timeout=min(settings.S3_READ_TIMEOUT, 10) if probe else None,
             max_attempts=1 if probe else None,
         )
-        session = boto3.session.Session()
+        core = botocore.session.get_session()
+        core.get_component("response_parser_factory").set_parser_defaults(
+            timestamp_parser=parse_timestamp
+        )
+        session = boto3.session.Session(botocore_session=core)
         return session.client(
             "s3",
             endpoint_url=endpoint.endpoint_url or None,
