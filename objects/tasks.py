@@ -29,6 +29,9 @@ log = logging.getLogger("objects.tasks")
 
 State = Job.State
 Control = Job.Control
+# The pause of an upload whose browser went quiet; the browser's next chunk or its
+# "all sent" wakes it again (a pause the user asked for waits for Resume).
+IDLE_PAUSE = "Paused: the browser sent nothing for a long time."
 POLL_SECONDS = 0.2
 RETRIES = 3
 RETRY_SECONDS = 1.0
@@ -148,12 +151,7 @@ class UploadRunner:
     def idle(self) -> bool:
         """Wait a moment for the browser; False once it has been silent too long."""
         if time.monotonic() - self.idle_since > settings.UPLOAD_IDLE_SECONDS:
-            jobs.finish(
-                self.job,
-                State.PAUSED,
-                "Paused: the browser sent nothing for a long time.",
-                self.progress,
-            )
+            jobs.finish(self.job, State.PAUSED, IDLE_PAUSE, self.progress)
             return False
         time.sleep(POLL_SECONDS)
         return True

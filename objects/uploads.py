@@ -31,6 +31,7 @@ from console import audit, jobs
 from console.access import get_endpoint_for_user
 from console.models import Job, Level
 from objects.models import Upload, UploadChunk
+from objects.tasks import IDLE_PAUSE
 
 MiB = 1024 * 1024
 MIN_PART = 5 * MiB
@@ -407,7 +408,14 @@ def upload_chunk(request, code, bucket, job, number):
     if Job.objects.filter(pk=upload.job_id, state=Job.State.CANCELED).exists():
         shutil.rmtree(upload.staging_dir, ignore_errors=True)
         return JsonResponse({"error": _("This upload has ended.")}, status=409)
+    _wake(upload.job)
     return JsonResponse({"number": number, "md5": md5})
+
+
+def _wake(job: Job) -> None:
+    """The browser is back: an upload paused for its silence carries on."""
+    if Job.objects.filter(pk=job.pk, state=Job.State.PAUSED, error=IDLE_PAUSE).exists():
+        jobs.resume(job)
 
 
 @require_POST
@@ -423,4 +431,5 @@ def upload_complete(request, code, bucket, job):
             {"error": _("Chunks not received yet: %(list)s.") % {"list": shown}}, status=400
         )
     Upload.objects.filter(pk=upload.pk).update(sealed=True)
+    _wake(upload.job)
     return JsonResponse({"job": str(upload.job.code), "state": upload.job.state})

@@ -215,3 +215,32 @@ def test_chunk_size_grows_so_parts_stay_within_ten_thousand(settings):
     assert size >= 5 * MiB
     settings.UPLOAD_CHUNK_SIZE = 1 * MiB
     assert chunk_size_for(100 * MiB) == 5 * MiB
+
+
+def test_upload_paused_for_silence_carries_on_when_the_browser_comes_back(
+    worker, small_parts, settings, client_as, operator, endpoint, s3, bucket, tmp_path
+):
+    # A browser that went quiet (a laptop lid closed) frees its worker: the job pauses.
+    settings.UPLOAD_IDLE_SECONDS = 1
+    source = make_file(tmp_path / "quiet.bin", 11 * MiB)
+    client = client_as(operator)
+    answer = create_upload(client, endpoint, bucket, source).json()
+    send_chunks(client, source, answer, [1])
+    paused = wait_for(
+        lambda: (job := Job.objects.get(code=answer["job"])).state == Job.State.PAUSED and job,
+        timeout=30,
+        what="the silent upload to pause",
+    )
+    assert "browser sent nothing" in paused.error
+    # When it comes back and sends the rest, nobody has to press Resume.
+    settings.UPLOAD_IDLE_SECONDS = 60
+    send_chunks(client, source, answer, [2, 3])
+    assert complete(client, answer).status_code == 200
+    done = wait_for(
+        lambda: (job := Job.objects.get(code=answer["job"])).state == Job.State.SUCCEEDED and job,
+        timeout=60,
+        what="the resumed upload to succeed",
+    )
+    assert done.error == ""
+    assert sha256_object(s3.client(), bucket, "quiet.bin") == sha256_file(source)
+    assert multipart_uploads(s3.client(), bucket) == []
