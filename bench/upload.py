@@ -3,7 +3,7 @@
     .venv/bin/python bench/upload.py [--size-mib 1024] [--runs 3]
 
 It starts what a deployment runs (gunicorn serving the console, a `celery worker`,
-and a moto S3 server unless S3_BENCH_URL / S3_BENCH_ACCESS_KEY / S3_BENCH_SECRET_KEY
+and a moto S3 server unless S3_TEST_URL / S3_TEST_ACCESS_KEY / S3_TEST_SECRET_KEY
 name another endpoint), then, per run:
 
 - sends the file through the console exactly as the browser's upload module
@@ -220,9 +220,9 @@ def main() -> None:
     processes: list[subprocess.Popen] = []
     try:
         moto_pid = None
-        s3_url = os.environ.get("S3_BENCH_URL")
-        access = os.environ.get("S3_BENCH_ACCESS_KEY", "bench")
-        secret = os.environ.get("S3_BENCH_SECRET_KEY", "bench")
+        s3_url = os.environ.get("S3_TEST_URL")
+        access = os.environ.get("S3_TEST_ACCESS_KEY", "bench")
+        secret = os.environ.get("S3_TEST_SECRET_KEY", "bench")
         if not s3_url:
             port = free_port()
             processes.append(
