@@ -105,6 +105,9 @@ def test_files_dropped_on_the_listing_upload_into_the_current_folder(
     # The folded upload panel opens to show the queue, and the listing refreshes itself.
     page.locator("details.upload-here[open] .upload-item[data-state=sent]").wait_for()
     page.locator(".upload-item .job-card[data-state=succeeded]").wait_for(timeout=60000)
+    # A sent file offers no pause, resume or cancel any more.
+    controls = page.locator(".upload-item[data-state=sent] .upload-controls button")
+    assert [controls.nth(i).is_visible() for i in range(controls.count())] == [False] * 3
     page.locator("#listing >> text=dropped.txt").wait_for(timeout=30000)
     body = s3.client().get_object(Bucket=bucket, Key="docs/dropped.txt")["Body"].read()
     assert body == b"dropped body"
