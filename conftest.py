@@ -177,6 +177,13 @@ def bucket(s3):
 # The cast: an admin, people holding each level on `endpoint`, and an outsider.
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    # Every test hashes its cast's passwords; the production hasher's deliberate
+    # slowness buys nothing here.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def password():
     return "correct horse battery staple 42"

@@ -38,10 +38,3 @@ def htmx_client(client_as):
         return client
 
     return login
-
-
-@pytest.fixture(autouse=True)
-def fast_password_hasher(settings):
-    # The cast's passwords are hashed for every test; the production hasher's
-    # deliberate slowness buys nothing here.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -35,6 +35,23 @@ class Ctx:
     extra: dict = field(default_factory=dict)
 
 
+def finished_job(ctx: Ctx, target: str):
+    """A succeeded upload job of the operator's on the test endpoint: URLs about jobs
+    can point at it without anything being queued or sent while the matrix runs."""
+    from django.contrib.auth import get_user_model
+
+    from console.models import Job
+
+    return Job.objects.create(
+        kind=Job.Kind.UPLOAD,
+        state=Job.State.SUCCEEDED,
+        owner=get_user_model().objects.filter(username="operator").first(),
+        endpoint=ctx.endpoint,
+        bucket=ctx.bucket,
+        target=target,
+    )
+
+
 @dataclass
 class Case:
     name: str  # the URL name, e.g. "buckets:list"

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from console.tests.matrix import Case
+from console.tests.matrix import Case, finished_job
 
 CASES = [
     Case("healthz", "public", kwargs=lambda ctx: {}),
@@ -31,18 +31,7 @@ CASES = [
 # that it exists.
 def _job(ctx):
     if "job" not in ctx.extra:
-        from django.contrib.auth import get_user_model
-
-        from console.models import Job
-
-        ctx.extra["job"] = Job.objects.create(
-            kind=Job.Kind.UPLOAD,
-            state=Job.State.SUCCEEDED,
-            owner=get_user_model().objects.filter(username="operator").first(),
-            endpoint=ctx.endpoint,
-            bucket=ctx.bucket,
-            target="hello.txt",
-        )
+        ctx.extra["job"] = finished_job(ctx, "hello.txt")
     return ctx.extra["job"]
 
 

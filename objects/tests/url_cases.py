@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import json
 
-from console.tests.matrix import Case
+from console.tests.matrix import Case, finished_job
 
 
 def _b(ctx):
@@ -119,19 +119,9 @@ CASES = [
 # is sent to the bucket or queued while the matrix runs.
 def _upload_kwargs(ctx, **more):
     if "upload" not in ctx.extra:
-        from django.contrib.auth import get_user_model
-
-        from console.models import Job
         from objects.models import Upload
 
-        job = Job.objects.create(
-            kind=Job.Kind.UPLOAD,
-            state=Job.State.SUCCEEDED,
-            owner=get_user_model().objects.filter(username="operator").first(),
-            endpoint=ctx.endpoint,
-            bucket=ctx.bucket,
-            target="up.txt",
-        )
+        job = finished_job(ctx, "up.txt")
         ctx.extra["upload"] = Upload.objects.create(job=job, key="up.txt", size=2, chunk_size=2)
     upload = ctx.extra["upload"]
     return {"code": ctx.endpoint.code, "bucket": ctx.bucket, "job": upload.job.code, **more}
