@@ -23,13 +23,6 @@ from objects.tests.upload_helpers import (
 pytestmark = [pytest.mark.s3, pytest.mark.worker]
 
 
-@pytest.fixture
-def small_parts(settings):
-    """5 MiB chunks and a 5 MiB single-request limit keep multipart tests quick."""
-    settings.UPLOAD_CHUNK_SIZE = 5 * MiB
-    settings.UPLOAD_SINGLE_REQUEST_MAX = 5 * MiB
-
-
 def finished_job(code, timeout=60):
     return wait_for(
         lambda: (job := Job.objects.get(code=code)).finished and job,

@@ -30,12 +30,6 @@ from objects.tests.upload_helpers import (
 pytestmark = [pytest.mark.s3, pytest.mark.worker]
 
 
-@pytest.fixture
-def small_parts(settings):
-    settings.UPLOAD_CHUNK_SIZE = 5 * MiB
-    settings.UPLOAD_SINGLE_REQUEST_MAX = 5 * MiB
-
-
 def job_of(answer) -> Job:
     return Job.objects.get(code=answer["job"])
 
