@@ -978,11 +978,12 @@ def list_parts(endpoint, bucket: str, key: str, upload_id: str, part_marker: int
         params["PartNumberMarker"] = part_marker
     with s3_errors():
         response = client_for(endpoint).list_parts(**params)
-    truncated = response.get("IsTruncated", False)
-    return {
-        "parts": response.get("Parts", []),
-        "next_part": response.get("NextPartNumberMarker", 0) if truncated else 0,
-    }
+    parts = response.get("Parts", [])
+    next_part = 0
+    if response.get("IsTruncated"):
+        # Some servers leave the marker out; the last part listed is where to go on.
+        next_part = int(response.get("NextPartNumberMarker") or parts[-1]["PartNumber"])
+    return {"parts": parts, "next_part": next_part}
 
 
 def abort_multipart(endpoint, bucket: str, key: str, upload_id: str) -> dict:
@@ -1044,17 +1045,12 @@ def stored_parts(endpoint, bucket: str, key: str, upload_id: str) -> dict[int, s
     """Every part stored so far, number -> ETag (a worker's resume; never in a request)."""
     parts: dict[int, str] = {}
     marker = 0
-    client = client_for(endpoint)
     while True:
-        with s3_errors():
-            response = client.list_parts(
-                Bucket=bucket, Key=key, UploadId=upload_id, PartNumberMarker=marker
-            )
-        for part in response.get("Parts", []):
-            parts[part["PartNumber"]] = part["ETag"]
-        if not response.get("IsTruncated"):
+        page = list_parts(endpoint, bucket, key, upload_id, marker)
+        parts.update((part["PartNumber"], part["ETag"]) for part in page["parts"])
+        marker = page["next_part"]
+        if not marker:
             return parts
-        marker = int(response.get("NextPartNumberMarker") or max(parts))
 
 
 def complete_multipart_upload(endpoint, bucket, key, upload_id, parts: dict[int, str]) -> None:
@@ -1068,8 +1064,7 @@ def complete_multipart_upload(endpoint, bucket, key, upload_id, parts: dict[int,
 def abort_multipart_upload(endpoint, bucket: str, key: str, upload_id: str) -> None:
     """Abort an upload; one that is already gone counts as aborted."""
     try:
-        with s3_errors():
-            client_for(endpoint).abort_multipart_upload(Bucket=bucket, Key=key, UploadId=upload_id)
+        abort_multipart(endpoint, bucket, key, upload_id)
     except S3Error as err:
         if err.code not in ("NoSuchUpload", "404"):
             raise
@@ -1081,8 +1076,3 @@ def put_object_file(endpoint, bucket, key, path, md5_b64: str, options: dict) ->
         client_for(endpoint).put_object(
             Bucket=bucket, Key=key, Body=body, ContentMD5=md5_b64, **_upload_args(options)
         )
-
-
-def object_size(endpoint, bucket: str, key: str) -> int:
-    with s3_errors():
-        return client_for(endpoint).head_object(Bucket=bucket, Key=key)["ContentLength"]

@@ -119,7 +119,7 @@ class UploadRunner:
             raise
 
     def succeed(self) -> None:
-        size = s3.object_size(self.endpoint, self.job.bucket, self.upload.key)
+        size = s3.head_object(self.endpoint, self.job.bucket, self.upload.key)["ContentLength"]
         if size != self.upload.size:
             raise S3Error(
                 "SizeMismatch",
