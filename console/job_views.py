@@ -79,7 +79,13 @@ def job_detail(request, code):
     job = get_job_for_user(request, code)
     context = {"job": job, "errors": job.errors.all()[:100]}
     if request.htmx:
-        return render(request, "console/_job_card.html", context)
+        response = render(request, "console/_job_card.html", context)
+        if job.finished:
+            # The card that shows the end of a job also tells the page: a listing
+            # on it refreshes itself (the notice does the same for jobs whose card
+            # is not on the page).
+            trigger_client_event(response, "objectsChanged")
+        return response
     return render(request, "console/job.html", context)
 
 

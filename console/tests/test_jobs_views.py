@@ -67,6 +67,18 @@ def test_running_card_polls_and_finished_card_does_not(client_as, operator, endp
     assert "Succeeded" in html
 
 
+def test_the_card_that_shows_a_job_ending_makes_the_listing_refresh(client_as, operator, endpoint):
+    # The notice alone misses a job that ends while the notice is being swapped.
+    job = make_job(endpoint, operator, state=Job.State.RUNNING)
+    client = client_as(operator)
+    url = reverse("job_detail", args=[job.code])
+    running = client.get(url, headers={"HX-Request": "true"})
+    assert "HX-Trigger" not in running.headers
+    Job.objects.filter(pk=job.pk).update(state=Job.State.SUCCEEDED, finished_at=timezone.now())
+    finished = client.get(url, headers={"HX-Request": "true"})
+    assert "objectsChanged" in json.loads(finished.headers["HX-Trigger"])
+
+
 def test_owner_pauses_resumes_and_cancels_a_queued_job(client_as, operator, endpoint, sent):
     job = make_job(endpoint, operator)
     client = client_as(operator)
