@@ -353,7 +353,9 @@ def _verify(endpoint) -> bool | str:
     return True
 
 
-def build_config(endpoint, *, connect_timeout=None, read_timeout=None, max_attempts=None):
+def build_config(
+    endpoint, *, connect_timeout=None, read_timeout=None, max_attempts=None, transfer=False
+):
     preset = endpoint.preset
     options = {
         "signature_version": "s3v4",
@@ -367,19 +369,28 @@ def build_config(endpoint, *, connect_timeout=None, read_timeout=None, max_attem
     if preset.checksums_when_required:
         options["request_checksum_calculation"] = "when_required"
         options["response_checksum_validation"] = "when_required"
+    if transfer:
+        # Parts and small files always carry Content-MD5, which is a signed header
+        # and which the server checks against the body: hashing the body once more
+        # for the signature (SHA-256, which botocore does on http:// endpoints)
+        # would only cost both sides another pass over every byte.
+        options["s3"]["payload_signing_enabled"] = False
     return Config(**options)
 
 
-def client_for(endpoint, *, probe: bool = False) -> BaseClient:
+def client_for(endpoint, *, probe: bool = False, transfer: bool = False) -> BaseClient:
     """A boto3 S3 client for a stored endpoint.
 
     `probe=True` gives a client with one attempt and short timeouts, for the
     connection test, so that its answer comes quickly and says what happened.
+    `transfer=True` gives the client for bodies sent with Content-MD5 (parts and
+    small files), which leaves the body out of the signature.
     """
     key = (
         endpoint.pk,
         endpoint.updated_at,
         probe,
+        transfer,
         settings.S3_CONNECT_TIMEOUT,
         settings.S3_READ_TIMEOUT,
     )
@@ -389,9 +400,10 @@ def client_for(endpoint, *, probe: bool = False) -> BaseClient:
     with _lock:
         client = _clients.get(key)
         if client is None:
-            for stale in [k for k in _clients if k[0] == endpoint.pk]:
+            # Clients of an older version of this endpoint are stale.
+            for stale in [k for k in _clients if k[0] == endpoint.pk and k[1] != key[1]]:
                 del _clients[stale]
-            client = _build_client(endpoint, probe)
+            client = _build_client(endpoint, probe, transfer)
             _clients[key] = client
     return client
 
@@ -412,13 +424,14 @@ def parse_timestamp(value):
     return botocore_parse_timestamp(value)
 
 
-def _build_client(endpoint, probe: bool) -> BaseClient:
+def _build_client(endpoint, probe: bool, transfer: bool) -> BaseClient:
     with s3_errors():
         config = build_config(
             endpoint,
             connect_timeout=min(settings.S3_CONNECT_TIMEOUT, 5) if probe else None,
             read_timeout=min(settings.S3_READ_TIMEOUT, 10) if probe else None,
             max_attempts=1 if probe else None,
+            transfer=transfer,
         )
         core = botocore.session.get_session()
         core.get_component("response_parser_factory").set_parser_defaults(
@@ -1030,7 +1043,7 @@ def create_multipart_upload(endpoint, bucket: str, key: str, options: dict) -> s
 def upload_part(endpoint, bucket, key, upload_id, number: int, path, md5_b64: str) -> str:
     """Send one staged chunk as part `number`; returns its ETag."""
     with s3_errors(), open(path, "rb") as body:
-        response = client_for(endpoint).upload_part(
+        response = client_for(endpoint, transfer=True).upload_part(
             Bucket=bucket,
             Key=key,
             UploadId=upload_id,
@@ -1073,6 +1086,6 @@ def abort_multipart_upload(endpoint, bucket: str, key: str, upload_id: str) -> N
 def put_object_file(endpoint, bucket, key, path, md5_b64: str, options: dict) -> None:
     """A small file in one PutObject."""
     with s3_errors(), open(path, "rb") as body:
-        client_for(endpoint).put_object(
+        client_for(endpoint, transfer=True).put_object(
             Bucket=bucket, Key=key, Body=body, ContentMD5=md5_b64, **_upload_args(options)
         )

@@ -301,6 +301,19 @@ def test_aws_keeps_the_boto3_checksum_defaults(make_endpoint):
     assert config.retries["mode"] == "standard"
 
 
+def test_the_transfer_client_and_the_plain_client_are_both_kept(make_endpoint):
+    # Building a client costs tens of milliseconds; a part upload must not evict
+    # the client every listing uses, nor the other way round.
+    endpoint = make_endpoint("http://127.0.0.1:9")
+    plain = s3.client_for(endpoint)
+    transfer = s3.client_for(endpoint, transfer=True)
+    assert transfer is not plain
+    assert s3.client_for(endpoint) is plain
+    assert s3.client_for(endpoint, transfer=True) is transfer
+    assert transfer.meta.config.s3["payload_signing_enabled"] is False
+    assert "payload_signing_enabled" not in plain.meta.config.s3
+
+
 def test_editing_an_endpoint_gives_a_new_client(client, admin_user, make_endpoint):
     endpoint = make_endpoint("http://127.0.0.1:9")
     before = s3.client_for(endpoint)
