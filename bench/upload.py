@@ -7,8 +7,8 @@ and a moto S3 server unless S3_TEST_URL / S3_TEST_ACCESS_KEY / S3_TEST_SECRET_KE
 name another endpoint), then, per run:
 
 - sends the file through the console exactly as the browser's upload module
-  does: create the upload, PUT every chunk (raw body, SHA-256 header, 4 in
-  flight), say it is complete, and wait until the job has succeeded;
+  does: create the upload, PUT every chunk (raw body, 4 in flight), say it
+  is complete, and wait until the job has succeeded;
 - uploads the same file with boto3's `upload_file` (8 MiB parts, 10 threads).
 
 It prints the medians, their ratio (target ≤ 1.3) and the peak memory growth of
@@ -18,7 +18,6 @@ the web and worker processes (target < 100 MiB each), read from /proc.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import http.client
 import json
 import os
@@ -168,10 +167,7 @@ class Browser:
 
         def send(number: int) -> None:
             chunk = os.pread(fd, answer["chunk_size"], (number - 1) * answer["chunk_size"])
-            headers = {
-                "Content-Type": "application/octet-stream",
-                "X-Chunk-SHA256": hashlib.sha256(chunk).hexdigest(),
-            }
+            headers = {"Content-Type": "application/octet-stream"}
             for _attempt in range(5):
                 status, data = self.request("PUT", f"{answer['chunk_url']}{number}", chunk, headers)
                 if status == 200:
@@ -200,6 +196,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size-mib", type=int, default=1024)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument(
+        "--server-pids",
+        type=Path,
+        help="a file of 'name pid' lines (the S3 server's processes) whose CPU time to show",
+    )
     parser.add_argument(
         "--database", default="postgres://postgres@127.0.0.1:5432/console_bench_upload"
     )
@@ -321,6 +322,10 @@ print(endpoint.code)
         pids = {"client": None, "web": web_pid, "worker": worker.pid}
         if moto_pid:
             pids["s3"] = moto_pid
+        if args.server_pids:
+            for line in args.server_pids.read_text().splitlines():
+                name, pid = line.split()
+                pids[name] = int(pid)
 
         def cpu() -> dict[str, float]:
             return {name: cpu_seconds(pid) for name, pid in pids.items()}

@@ -323,14 +323,21 @@ class ChunkForm(forms.Form):
         return data
 
 
-def _receive(request, path: Path, length: int):
-    """Stream the body to a temporary file beside `path`; return (temp, md5, sha256).
+class ChecksumMismatch(Exception):
+    """The chunk's bytes do not match the SHA-256 its client sent with it."""
 
-    Returns temp=None when the body ended before `length` bytes (a cut connection).
-    No fsync: a chunk damaged by a power cut cannot reach the bucket, because its
-    part is sent with the MD5 recorded here and the bucket checks it.
+
+def _receive(request, path: Path, length: int, sha256: str):
+    """Stream the body to a temporary file beside `path`; return (temp, md5).
+
+    Returns temp=None when the body ended before `length` bytes (a cut
+    connection), and raises ChecksumMismatch when the client sent a SHA-256 of the
+    chunk that the bytes do not match. The MD5 is what the part is later sent
+    with, so the bucket checks that the bytes it stores are the ones that
+    arrived here; a chunk damaged on the staging disk (no fsync) cannot reach it.
     """
-    md5, sha = hashlib.md5(usedforsecurity=False), hashlib.sha256()
+    md5 = hashlib.md5(usedforsecurity=False)
+    sha = hashlib.sha256() if sha256 else None
     temp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.part")
     remaining = length
     try:
@@ -340,21 +347,28 @@ def _receive(request, path: Path, length: int):
                 if not piece:
                     break
                 md5.update(piece)
-                sha.update(piece)
+                if sha:
+                    sha.update(piece)
                 out.write(piece)
                 remaining -= len(piece)
+        if remaining:
+            temp.unlink()
+            return None, ""
+        if sha and sha.hexdigest() != sha256:
+            raise ChecksumMismatch
     except BaseException:
         temp.unlink(missing_ok=True)
         raise
-    if remaining:
-        temp.unlink(missing_ok=True)
-        return None, "", ""
-    return temp, md5.hexdigest(), sha.hexdigest()
+    return temp, md5.hexdigest()
 
 
 @require_http_methods(["PUT"])
 def upload_chunk(request, code, bucket, job, number):
-    """One chunk, raw body. Idempotent: the browser may send a chunk again."""
+    """One chunk, raw body. Idempotent: the browser may send a chunk again.
+
+    A client may send the chunk's SHA-256 in X-Chunk-SHA256 to have it checked
+    here; the browser does not (TLS already guards the way to the console).
+    """
     endpoint = get_endpoint_for_user(request, code, Level.OPERATOR)
     upload = _upload_for(endpoint, bucket, job)
     form = ChunkForm(
@@ -376,10 +390,15 @@ def upload_chunk(request, code, bucket, job, number):
         )
     path = upload.chunk_path(number)
     try:
-        temp, md5, sha = _receive(request, path, length)
+        temp, md5 = _receive(request, path, length, form.cleaned_data["sha256"].lower())
     except FileNotFoundError:
         # The staging folder is gone: the upload was canceled meanwhile.
         return JsonResponse({"error": _("This upload has ended.")}, status=409)
+    except ChecksumMismatch:
+        return JsonResponse(
+            {"error": _("The chunk was damaged on the way (checksum mismatch); send it again.")},
+            status=400,
+        )
     except OSError:
         return JsonResponse(
             {"error": _("The staging disk could not take this chunk; try again.")}, status=507
@@ -389,26 +408,24 @@ def upload_chunk(request, code, bucket, job, number):
             {"error": _("The chunk arrived incomplete (the connection was cut); send it again.")},
             status=400,
         )
-    expected = form.cleaned_data["sha256"].lower()
-    if expected and expected != sha:
-        temp.unlink(missing_ok=True)
-        return JsonResponse(
-            {"error": _("The chunk was damaged on the way (checksum mismatch); send it again.")},
-            status=400,
-        )
-    stored = UploadChunk.objects.filter(upload=upload, number=number).first()
-    if stored and stored.etag and stored.md5 == md5:
-        temp.unlink(missing_ok=True)  # already in the bucket
+    sent = UploadChunk.objects.filter(upload=upload, number=number, md5=md5).exclude(etag="")
+    if sent.exists():
+        temp.unlink(missing_ok=True)  # the same bytes are already in the bucket
     else:
         os.replace(temp, path)
-        UploadChunk.objects.update_or_create(
-            upload=upload, number=number, defaults={"size": length, "md5": md5, "etag": ""}
+        UploadChunk.objects.bulk_create(
+            [UploadChunk(upload=upload, number=number, size=length, md5=md5, etag="")],
+            update_conflicts=True,
+            unique_fields=["upload", "number"],
+            update_fields=["size", "md5", "etag", "received_at"],
         )
-    # Canceled while we wrote? Then what we wrote must not stay behind.
-    if Job.objects.filter(pk=upload.job_id, state=Job.State.CANCELED).exists():
+    state, error = Job.objects.filter(pk=upload.job_id).values_list("state", "error").get()
+    if state == Job.State.CANCELED:
+        # Canceled while we wrote: what we wrote must not stay behind.
         shutil.rmtree(upload.staging_dir, ignore_errors=True)
         return JsonResponse({"error": _("This upload has ended.")}, status=409)
-    _wake(upload.job)
+    if state == Job.State.PAUSED and error == IDLE_PAUSE:
+        _wake(upload.job)
     return JsonResponse({"number": number, "md5": md5})
 
 

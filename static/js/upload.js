@@ -3,8 +3,11 @@
 //
 // Each file becomes an upload job on the server, which answers with the chunk
 // size and URLs. The file is then sent in chunks, each its own PUT request with
-// a raw body and its SHA-256, a few in flight, every failed chunk retried. The
-// worker stores parts while later chunks are still on their way.
+// the file's slice as its raw body (read from disk by the browser as it goes,
+// never copied into script memory), a few in flight, every failed chunk retried.
+// The connection (TLS) protects a chunk on its way to the console; the MD5 the
+// console records travels with the part, and the bucket checks it. The worker
+// stores parts while later chunks are still on their way.
 (function () {
   "use strict";
 
@@ -36,13 +39,6 @@
     if (s < 60) return s + " s";
     if (s < 3600) return Math.floor(s / 60) + " min " + (s % 60) + " s";
     return Math.floor(s / 3600) + " h " + Math.floor((s % 3600) / 60) + " min";
-  }
-
-  function hex(buffer) {
-    var bytes = new Uint8Array(buffer);
-    var out = "";
-    for (var i = 0; i < bytes.length; i += 1) out += (bytes[i] < 16 ? "0" : "") + bytes[i].toString(16);
-    return out;
   }
 
   // Speed over the last few seconds, from (time, bytes) samples.
@@ -209,35 +205,17 @@
 
   Item.prototype.sendNext = function () {
     var number = this.pending.shift();
-    var info = this.info;
-    var start = (number - 1) * info.chunk_size;
-    var blob = this.file.slice(start, Math.min(start + info.chunk_size, this.file.size));
-    var self = this;
-    this.requests[number] = null;
-    blob
-      .arrayBuffer()
-      .then(function (buffer) {
-        if (window.crypto && window.crypto.subtle) {
-          return window.crypto.subtle.digest("SHA-256", buffer).then(function (digest) {
-            return [buffer, hex(digest)];
-          });
-        }
-        return [buffer, ""];
-      })
-      .then(function (pair) {
-        if (!(number in self.requests)) return; // paused or canceled meanwhile
-        self.put(number, pair[0], pair[1]);
-      });
+    var start = (number - 1) * this.info.chunk_size;
+    this.put(number, this.file.slice(start, Math.min(start + this.info.chunk_size, this.file.size)));
   };
 
-  Item.prototype.put = function (number, buffer, digest) {
+  Item.prototype.put = function (number, blob) {
     var self = this;
     var xhr = new XMLHttpRequest();
     this.requests[number] = xhr;
     xhr.open("PUT", this.info.chunk_url + number);
     xhr.setRequestHeader("X-CSRFToken", csrfToken());
     xhr.setRequestHeader("Content-Type", "application/octet-stream");
-    if (digest) xhr.setRequestHeader("X-Chunk-SHA256", digest);
     xhr.upload.onprogress = function (event) {
       self.partial[number] = event.loaded;
       self.update();
@@ -246,7 +224,7 @@
       delete self.requests[number];
       delete self.partial[number];
       if (xhr.status === 200) {
-        self.loaded += buffer.byteLength;
+        self.loaded += blob.size;
         self.chunkDone();
       } else if (xhr.status === 409 || xhr.status === 404) {
         self.fail(self.jsonError(xhr, "The upload has ended on the server."));
@@ -261,7 +239,7 @@
       delete self.partial[number];
       self.retry(number, "The connection failed.");
     };
-    xhr.send(buffer);
+    xhr.send(blob);
   };
 
   Item.prototype.jsonError = function (xhr, fallback) {
@@ -333,7 +311,7 @@
       delete this.timers[t];
     }
     for (var n in this.requests) {
-      if (this.requests[n]) this.requests[n].abort();
+      this.requests[n].abort();
       this.pending.unshift(Number(n));
       delete this.requests[n];
       delete this.partial[n];
