@@ -13,6 +13,12 @@ name another endpoint), then, per run:
 
 It prints the medians, their ratio (target ≤ 1.3) and the peak memory growth of
 the web and worker processes (target < 100 MiB each), read from /proc.
+
+With everything on one small machine the run is CPU-bound, and the console pays
+for work boto3 does not do (receiving every byte over HTTP, staging it, the MD5
+each part carries): `--server-pids FILE` adds the S3 server's CPU seconds to
+the report, and `--server-cpus N` gives the S3 server N CPUs of its own, as when
+the endpoint is another machine, which is how the console is deployed.
 """
 
 from __future__ import annotations
@@ -82,6 +88,12 @@ def children(pid: int) -> list[int]:
         text = (task / "children").read_text().split()
         found.extend(int(p) for p in text)
     return found
+
+
+def pin(pid: int, cpus: set[int]) -> None:
+    """Run every thread of a process on `cpus` only."""
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        os.sched_setaffinity(int(task.name), cpus)
 
 
 def make_file(path: Path, size: int) -> None:
@@ -202,9 +214,23 @@ def main() -> None:
         help="a file of 'name pid' lines (the S3 server's processes) whose CPU time to show",
     )
     parser.add_argument(
+        "--server-cpus",
+        type=int,
+        default=0,
+        help="give the S3 server (moto, or the processes of --server-pids) this many CPUs "
+        "of its own and everything else the rest, as when the endpoint is another machine",
+    )
+    parser.add_argument(
         "--database", default="postgres://postgres@127.0.0.1:5432/console_bench_upload"
     )
     args = parser.parse_args()
+    every_cpu = os.sched_getaffinity(0)
+    server_cpus = set(sorted(every_cpu)[-args.server_cpus :]) if args.server_cpus else every_cpu
+    if args.server_cpus:
+        if args.server_cpus >= len(every_cpu):
+            raise SystemExit("--server-cpus must leave a CPU for the console")
+        # The console, its client and boto3 (which all start from here) keep the rest.
+        os.sched_setaffinity(0, every_cpu - server_cpus)
 
     import boto3
     from boto3.s3.transfer import TransferConfig
@@ -219,6 +245,7 @@ def main() -> None:
     shutil.rmtree(staging, ignore_errors=True)
 
     processes: list[subprocess.Popen] = []
+    servers: list[int] = []
     try:
         moto_pid = None
         s3_url = os.environ.get("S3_TEST_URL")
@@ -326,6 +353,10 @@ print(endpoint.code)
             for line in args.server_pids.read_text().splitlines():
                 name, pid = line.split()
                 pids[name] = int(pid)
+        servers = [pid for name, pid in pids.items() if name not in ("client", "web", "worker")]
+        if args.server_cpus:
+            for pid in servers:
+                pin(pid, server_cpus)
 
         def cpu() -> dict[str, float]:
             return {name: cpu_seconds(pid) for name, pid in pids.items()}
@@ -362,6 +393,11 @@ print(endpoint.code)
         size = args.size_mib * MiB
         print()
         print(f"file: {args.size_mib} MiB, runs: {args.runs}, endpoint: {s3_url}")
+        if args.server_cpus:
+            print(
+                f"CPUs: S3 server {sorted(server_cpus)}, "
+                f"console and clients {sorted(every_cpu - server_cpus)}"
+            )
         print(
             f"console chunk API: median {console_median:.1f} s "
             f"({size / MiB / console_median:.0f} MiB/s)"
@@ -377,6 +413,11 @@ print(endpoint.code)
                 f" growth {growth:.0f} MiB (target < 100 MiB)"
             )
     finally:
+        for pid in servers:  # an S3 server started elsewhere outlives this run
+            try:
+                pin(pid, every_cpu)
+            except OSError:
+                pass
         for process in reversed(processes):
             process.terminate()
         for process in processes:
