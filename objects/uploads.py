@@ -204,15 +204,15 @@ def _form_errors(form) -> str:
     )
 
 
-def _upload_for(endpoint, bucket, job_code) -> Upload:
-    """An upload on this bucket, or 404.
+def _upload_for(request, endpoint, bucket, job_code) -> Upload:
+    """The user's own upload on this bucket, or 404.
 
-    Sending chunks needs operator level on the endpoint, which already allows
-    writing any object in the bucket; the upload's random code names it.
+    Chunks come from the browser that created the upload: nobody else, not even
+    another operator or an administrator, can add to it or seal it.
     """
     try:
         return Upload.objects.select_related("job").get(
-            job__code=job_code, job__endpoint=endpoint, job__bucket=bucket
+            job__code=job_code, job__endpoint=endpoint, job__bucket=bucket, job__owner=request.user
         )
     except Upload.DoesNotExist:
         raise Http404("No such upload") from None
@@ -370,7 +370,7 @@ def upload_chunk(request, code, bucket, job, number):
     here; the browser does not (TLS already guards the way to the console).
     """
     endpoint = get_endpoint_for_user(request, code, Level.OPERATOR)
-    upload = _upload_for(endpoint, bucket, job)
+    upload = _upload_for(request, endpoint, bucket, job)
     form = ChunkForm(
         {
             "number": number,
@@ -439,7 +439,7 @@ def _wake(job: Job) -> None:
 def upload_complete(request, code, bucket, job):
     """The browser has sent every chunk; the worker completes the upload."""
     endpoint = get_endpoint_for_user(request, code, Level.OPERATOR)
-    upload = _upload_for(endpoint, bucket, job)
+    upload = _upload_for(request, endpoint, bucket, job)
     have = set(upload.chunks.values_list("number", flat=True))
     missing = [n for n in range(1, upload.chunk_count + 1) if n not in have]
     if missing:

@@ -21,6 +21,8 @@ ALLOWED = {
     "operator": {"operator", "manager", "admin"},
     "manager": {"manager", "admin"},
     "staff": {"admin"},
+    # What only the owner of a job may do; the matrix's jobs are the operator's.
+    "owner": {"operator"},
 }
 
 

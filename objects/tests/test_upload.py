@@ -193,6 +193,23 @@ def test_chunk_of_wrong_length_or_checksum_is_refused_before_staging(
     client.post(answer["cancel_url"])
 
 
+def test_only_the_owner_sends_chunks_and_seals_the_upload(
+    worker, client_as, operator, endpoint, bucket, tmp_path, django_user_model
+):
+    from console.models import Grant
+
+    other = django_user_model.objects.create_user("other operator")
+    Grant.objects.create(endpoint=endpoint, user=other, level=20)
+    source = make_file(tmp_path / "mine.txt", 100)
+    answer = create_upload(client_as(operator), endpoint, bucket, source).json()
+    intruder = client_as(other)
+    assert send_chunk(intruder, source, answer, 1).status_code == 404
+    assert complete(intruder, answer).status_code == 404
+    assert not UploadChunk.objects.filter(upload__job__code=answer["job"]).exists()
+    assert not Upload.objects.get(job__code=answer["job"]).sealed
+    client_as(operator).post(answer["cancel_url"])
+
+
 def test_resent_chunk_is_accepted_once(worker, client_as, operator, endpoint, s3, bucket, tmp_path):
     source = make_file(tmp_path / "twice.txt", 5000)
     client = client_as(operator)

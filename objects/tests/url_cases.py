@@ -139,11 +139,12 @@ CASES += [
         method="post",
         kwargs=lambda ctx: {"code": ctx.endpoint.code, "bucket": ctx.bucket},
     ),
+    # Only the browser that created an upload sends its chunks and seals it.
     Case(
         "objects:upload_chunk",
-        "operator",
+        "owner",
         method="put",
         kwargs=lambda ctx: _upload_kwargs(ctx, number=1),
     ),
-    Case("objects:upload_complete", "operator", method="post", kwargs=_upload_kwargs),
+    Case("objects:upload_complete", "owner", method="post", kwargs=_upload_kwargs),
 ]
