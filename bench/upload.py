@@ -2,7 +2,8 @@
 
     .venv/bin/python bench/upload.py [--size-mib 1024] [--runs 3]
 
-It starts what a deployment runs (gunicorn serving the console, a `celery worker`,
+It starts what a deployment runs (gunicorn serving the console with two worker
+processes, as docker-compose does, a `celery worker`,
 and a moto S3 server unless S3_TEST_URL / S3_TEST_ACCESS_KEY / S3_TEST_SECRET_KEY
 name another endpoint), then, per run:
 
@@ -209,6 +210,12 @@ def main() -> None:
     parser.add_argument("--size-mib", type=int, default=1024)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument(
+        "--web-workers",
+        type=int,
+        default=2,
+        help="gunicorn worker processes, as docker-compose runs (default 2)",
+    )
+    parser.add_argument(
         "--server-pids",
         type=Path,
         help="a file of 'name pid' lines (the S3 server's processes) whose CPU time to show",
@@ -317,7 +324,8 @@ print(endpoint.code)
             [
                 PYTHON, "-m", "gunicorn", "console.wsgi",
                 "-b", f"127.0.0.1:{web_port}",
-                "-w", "1", "-k", "gthread", "--threads", "8", "--timeout", "300",
+                "-w", str(args.web_workers), "-k", "gthread", "--threads", "8",
+                "--timeout", "300",
             ],
             env=env, cwd=ROOT,
         )  # fmt: skip
@@ -333,7 +341,10 @@ print(endpoint.code)
         processes.append(worker)
         wait_for_port(web_port)
         time.sleep(2)
-        web_pid = children(web.pid)[0]
+        web_pids = children(web.pid)
+        # The processes whose memory is watched, and whose CPU time is shown.
+        watched = {f"web {n}": pid for n, pid in enumerate(web_pids, 1)}
+        watched["worker"] = worker.pid
 
         browser = Browser(web_port)
         browser.login("bench")
@@ -341,25 +352,27 @@ print(endpoint.code)
         warm = work / "warm.bin"
         make_file(warm, 20 * MiB)
         browser.upload(code, bucket, warm, "warm.bin")
-        rest = {"web": memory(web_pid)["VmRSS"], "worker": memory(worker.pid)["VmRSS"]}
+        rest = {name: memory(pid)["VmRSS"] for name, pid in watched.items()}
 
         transfer = TransferConfig(
             multipart_threshold=8 * MiB, multipart_chunksize=8 * MiB, max_concurrency=10
         )
-        pids = {"client": None, "web": web_pid, "worker": worker.pid}
+        pids = {"client": [None], "web": web_pids, "worker": [worker.pid]}
         if moto_pid:
-            pids["s3"] = moto_pid
+            pids["s3"] = [moto_pid]
         if args.server_pids:
             for line in args.server_pids.read_text().splitlines():
                 name, pid = line.split()
-                pids[name] = int(pid)
-        servers = [pid for name, pid in pids.items() if name not in ("client", "web", "worker")]
+                pids[name] = [int(pid)]
+                servers.append(int(pid))
+        if moto_pid:
+            servers.append(moto_pid)
         if args.server_cpus:
             for pid in servers:
                 pin(pid, server_cpus)
 
         def cpu() -> dict[str, float]:
-            return {name: cpu_seconds(pid) for name, pid in pids.items()}
+            return {name: sum(cpu_seconds(pid) for pid in group) for name, group in pids.items()}
 
         def spent(before: dict[str, float]) -> str:
             after = cpu()
@@ -387,7 +400,7 @@ print(endpoint.code)
                 flush=True,
             )
 
-        peak = {"web": memory(web_pid)["VmHWM"], "worker": memory(worker.pid)["VmHWM"]}
+        peak = {name: memory(pid)["VmHWM"] for name, pid in watched.items()}
         console_median = statistics.median(console_times)
         boto_median = statistics.median(boto_times)
         size = args.size_mib * MiB
@@ -406,7 +419,7 @@ print(endpoint.code)
             f"boto3 upload_file: median {boto_median:.1f} s ({size / MiB / boto_median:.0f} MiB/s)"
         )
         print(f"ratio console / boto3: {console_median / boto_median:.2f} (target ≤ 1.3)")
-        for name in ("web", "worker"):
+        for name in watched:
             growth = (peak[name] - rest[name]) / MiB
             print(
                 f"{name}: resting RSS {rest[name] / MiB:.0f} MiB, peak {peak[name] / MiB:.0f} MiB,"
