@@ -2,10 +2,10 @@
 
     .venv/bin/python bench/upload.py [--size-mib 1024] [--runs 3]
 
-It starts what a deployment runs (gunicorn serving the console with two worker
-processes, as docker-compose does, a `celery worker`,
-and a moto S3 server unless S3_TEST_URL / S3_TEST_ACCESS_KEY / S3_TEST_SECRET_KEY
-name another endpoint), then, per run:
+It starts what a deployment runs: gunicorn serving the console with two worker
+processes (as docker-compose does), a `celery worker`, and a moto S3 server
+unless S3_TEST_URL / S3_TEST_ACCESS_KEY / S3_TEST_SECRET_KEY name another
+endpoint. Then, per run, it:
 
 - sends the file through the console exactly as the browser's upload module
   does: create the upload, PUT every chunk (raw body, 4 in flight), say it
