@@ -107,7 +107,52 @@ def test_files_dropped_on_the_listing_upload_into_the_current_folder(
     page.locator(".upload-item .job-card[data-state=succeeded]").wait_for(timeout=60000)
     # A sent file offers no pause, resume or cancel any more.
     controls = page.locator(".upload-item[data-state=sent] .upload-controls button")
-    assert [controls.nth(i).is_visible() for i in range(controls.count())] == [False] * 3
+    assert controls.count() == 4
+    assert not any(controls.nth(i).is_visible() for i in range(4))
     page.locator("#listing >> text=dropped.txt").wait_for(timeout=30000)
     body = s3.client().get_object(Bucket=bucket, Key="docs/dropped.txt")["Body"].read()
     assert body == b"dropped body"
+
+
+def test_a_failed_file_is_retried_afresh_or_carries_on(
+    worker, live_server, page, browser_login, operator, endpoint, s3, bucket, tmp_path
+):
+    browser_login(operator)
+    page.goto(reverse("objects:upload", args=[endpoint.code, bucket]))
+    raw = s3.client()
+
+    # The server has ended the upload (here it says so for every chunk): Retry
+    # starts the file afresh, as a new upload.
+    ended = make_file(tmp_path / "ended.bin", 100)
+    page.route(
+        "**/chunks/*",
+        lambda route: route.fulfill(
+            status=409, content_type="application/json", body='{"error": "This upload has ended."}'
+        ),
+    )
+    page.set_input_files("[data-upload-files]", str(ended))
+    row = page.locator(".upload-item").nth(0)
+    items(page, "failed").first.wait_for()
+    assert "This upload has ended." in row.locator(".upload-error").inner_text()
+    assert not row.locator("[data-action=cancel]").is_visible()
+    page.unroute("**/chunks/*")
+    row.locator("[data-action=retry]").click()
+    row.locator(".job-card[data-state=succeeded]").wait_for(timeout=60000)
+    assert not row.locator(".upload-error").is_visible()
+    first, second = Job.objects.filter(target="ended.bin").order_by("created_at")
+    assert first.state == Job.State.CANCELED and second.state == Job.State.SUCCEEDED
+    assert raw.get_object(Bucket=bucket, Key="ended.bin")["Body"].read() == ended.read_bytes()
+
+    # Every chunk arrived but saying so failed (a proxy's bad moment): Retry carries
+    # on with the same upload.
+    cut = make_file(tmp_path / "cut.bin", 12 * MiB)
+    page.route("**/complete/", lambda route: route.fulfill(status=502, body="Bad gateway"))
+    page.set_input_files("[data-upload-files]", str(cut))
+    row = page.locator(".upload-item").nth(1)
+    row.locator(".upload-error").wait_for()
+    assert row.get_attribute("data-state") == "failed"
+    page.unroute("**/complete/")
+    row.locator("[data-action=retry]").click()
+    row.locator(".job-card[data-state=succeeded]").wait_for(timeout=60000)
+    assert Job.objects.filter(target="cut.bin").count() == 1
+    assert sha256_object(raw, bucket, "cut.bin") == sha256_file(cut)

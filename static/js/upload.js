@@ -111,6 +111,9 @@
     node.querySelector("[data-action=cancel]").addEventListener("click", function () {
       self.cancel();
     });
+    node.querySelector("[data-action=retry]").addEventListener("click", function () {
+      self.restart();
+    });
     this.panel.queue.appendChild(node);
     this.update();
   };
@@ -140,10 +143,13 @@
     this.node.querySelector("[data-action=pause]").hidden = this.state !== "sending" && this.state !== "waiting";
     this.node.querySelector("[data-action=resume]").hidden = this.state !== "paused";
     this.node.querySelector("[data-action=cancel]").hidden = ["sent", "canceled", "failed"].indexOf(this.state) >= 0;
+    this.node.querySelector("[data-action=retry]").hidden = this.state !== "failed";
     this.panel.updateOverall();
   };
 
-  Item.prototype.fail = function (message) {
+  // `ended`: the server has ended this upload, so a retry starts it afresh.
+  Item.prototype.fail = function (message, ended) {
+    if (ended) this.ended = true;
     this.state = "failed";
     this.abortAll();
     this.error.textContent = message;
@@ -227,9 +233,9 @@
         self.loaded += blob.size;
         self.chunkDone();
       } else if (xhr.status === 409 || xhr.status === 404) {
-        self.fail(self.jsonError(xhr, "The upload has ended on the server."));
+        self.fail(self.jsonError(xhr, "The upload has ended on the server."), true);
       } else if (xhr.status === 400 && xhr.responseText.indexOf("must be") >= 0) {
-        self.fail(self.jsonError(xhr, "The server refused a chunk."));
+        self.fail(self.jsonError(xhr, "The server refused a chunk."), true);
       } else {
         self.retry(number, self.jsonError(xhr, "A chunk failed."));
       }
@@ -258,6 +264,7 @@
     var count = (this.retries[number] || 0) + 1;
     this.retries[number] = count;
     if (count > RETRIES) {
+      this.pending.unshift(number); // for Retry
       this.fail(message);
       return;
     }
@@ -343,6 +350,34 @@
       self.panel.pump();
       if (self.outstanding() === 0) self.finish();
     });
+  };
+
+  // Retry a failed file: carry on with the same upload while the server still
+  // has it (its next chunk wakes it if it was paused for the silence), or start
+  // afresh when the server has ended it or never created it.
+  Item.prototype.restart = function () {
+    if (this.state !== "failed") return;
+    this.error.hidden = true;
+    this.retries = {};
+    if (!this.info || this.ended) {
+      // Whatever the server still holds of the old upload goes.
+      if (this.info) post(this.info.cancel_url);
+      this.info = null;
+      this.ended = false;
+      this.loaded = 0;
+      this.partial = {};
+      this.pending = [];
+      this.meter = new Meter();
+      this.node.querySelector(".upload-job").textContent = "";
+      this.state = "waiting";
+      this.update();
+      this.panel.pump();
+      return;
+    }
+    this.state = "sending";
+    this.update();
+    this.panel.pump();
+    if (this.outstanding() === 0) this.finish(); // every chunk is there: say so again
   };
 
   Item.prototype.cancel = function () {
