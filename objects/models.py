@@ -24,6 +24,9 @@ class Upload(models.Model):
     # Content type, storage class, ACL, headers, metadata and tags, as chosen.
     options = models.JSONField(default=dict, blank=True)
     upload_id = models.TextField(blank=True)
+    # What the browser knows of the file besides its name and size (its
+    # modification time): choosing the same file again resumes this upload.
+    fingerprint = models.CharField(max_length=100, blank=True)
     # Set when the browser says it has sent its last chunk.
     sealed = models.BooleanField(default=False)
 

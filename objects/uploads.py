@@ -99,6 +99,8 @@ class UploadForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text=_("One per line: key=value"),
     )
+    # Sent by the upload module, not shown: the file's modification time.
+    fingerprint = forms.CharField(required=False, max_length=100)
 
     def __init__(self, *args, endpoint, **kwargs):
         super().__init__(*args, **kwargs)
@@ -237,6 +239,9 @@ def upload_create(request, code, bucket):
         return JsonResponse({"error": _form_errors(form)}, status=400)
     size = form.cleaned_data["size"]
     key = form.cleaned_data["key"]
+    unfinished = _unfinished_upload(request, endpoint, bucket, form)
+    if unfinished is not None:
+        return _resume_upload(request, endpoint, bucket, unfinished)
     free = staging_free()
     if size > free:
         return JsonResponse(
@@ -260,7 +265,12 @@ def upload_create(request, code, bucket):
         heartbeat_at=timezone.now(),
     )
     upload = Upload.objects.create(
-        job=job, key=key, size=size, chunk_size=chunk_size_for(size), options=form.options()
+        job=job,
+        key=key,
+        size=size,
+        chunk_size=chunk_size_for(size),
+        options=form.options(),
+        fingerprint=form.cleaned_data["fingerprint"],
     )
     upload.staging_dir.mkdir(parents=True, exist_ok=True)
     jobs.enqueue(job)
@@ -274,6 +284,51 @@ def upload_create(request, code, bucket):
         detail=f"{size} bytes",
     )
     return JsonResponse(_upload_answer(endpoint, bucket, upload), status=201)
+
+
+def _unfinished_upload(request, endpoint, bucket, form) -> Upload | None:
+    """The user's unfinished upload of the same file to the same key with the same
+    options, if there is one: a page reloaded or a browser restarted in the middle
+    of an upload carries on where it stopped when the file is chosen again."""
+    data = form.cleaned_data
+    if not data["fingerprint"]:
+        return None
+    candidates = Upload.objects.select_related("job").filter(
+        job__owner=request.user,
+        job__endpoint=endpoint,
+        job__bucket=bucket,
+        job__state__in=[Job.State.QUEUED, Job.State.RUNNING, Job.State.PAUSED],
+        key=data["key"],
+        size=data["size"],
+        fingerprint=data["fingerprint"],
+    )
+    candidates = candidates.exclude(job__control=Job.Control.CANCEL)
+    for upload in candidates.order_by("-job__created_at"):
+        if upload.options == form.options():
+            return upload
+    return None
+
+
+def _resume_upload(request, endpoint, bucket, upload: Upload):
+    """Answer as for a new upload, saying which chunks the console already holds."""
+    jobs.resume(upload.job)  # if the user or the browser's silence paused it
+    received = [
+        chunk.number
+        for chunk in upload.chunks.all()
+        if chunk.etag or upload.chunk_path(chunk.number).exists()
+    ]
+    audit.record(
+        request,
+        "object.upload",
+        endpoint=endpoint,
+        bucket=bucket,
+        key=upload.key,
+        outcome="resumed",
+        detail=f"{len(received)} of {upload.chunk_count} chunks already received",
+    )
+    answer = _upload_answer(endpoint, bucket, upload)
+    answer["received"] = received
+    return JsonResponse(answer, status=200)
 
 
 def _upload_answer(endpoint, bucket, upload: Upload) -> dict:
@@ -291,6 +346,7 @@ def _upload_answer(endpoint, bucket, upload: Upload) -> dict:
         "resume_url": reverse("job_resume", args=[job.code]),
         "cancel_url": reverse("job_cancel", args=[job.code]),
         "job_url": reverse("job_detail", args=[job.code]),
+        "received": [],
     }
 
 

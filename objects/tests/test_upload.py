@@ -210,6 +210,57 @@ def test_only_the_owner_sends_chunks_and_seals_the_upload(
     client_as(operator).post(answer["cancel_url"])
 
 
+def test_choosing_the_same_file_again_carries_on_with_its_upload(
+    worker, small_parts, client_as, operator, endpoint, s3, bucket, tmp_path
+):
+    """A reloaded page loses the browser's queue; the console keeps the chunks."""
+    source = make_file(tmp_path / "film.bin", 12 * MiB)
+    client = client_as(operator)
+    first = create_upload(client, endpoint, bucket, source, fingerprint="1700000000000").json()
+    send_chunks(client, source, first, numbers=[1, 3])
+    again = create_upload(client, endpoint, bucket, source, fingerprint="1700000000000")
+    assert again.status_code == 200
+    answer = again.json()
+    assert answer["job"] == first["job"]
+    assert sorted(answer["received"]) == [1, 3]
+    send_chunks(client, source, answer, numbers=[2])
+    assert complete(client, answer).status_code == 200
+    job = finished_job(answer["job"])
+    assert job.state == Job.State.SUCCEEDED, job.error
+    assert sha256_object(s3.client(), bucket, "film.bin") == sha256_file(source)
+    assert Job.objects.filter(target="film.bin").count() == 1
+    assert AuditEntry.objects.filter(action="object.upload", outcome="resumed").exists()
+
+
+def test_another_file_of_the_same_name_and_size_starts_a_new_upload(
+    worker, small_parts, client_as, operator, endpoint, bucket, tmp_path, django_user_model
+):
+    source = make_file(tmp_path / "same.bin", 11 * MiB)
+    client = client_as(operator)
+    first = create_upload(client, endpoint, bucket, source, fingerprint="1").json()
+    send_chunks(client, source, first, numbers=[1])
+    # Another modification time, other options, or no fingerprint: not the same file.
+    for fields in ({"fingerprint": "2"}, {"fingerprint": "1", "acl": "private"}, {}):
+        other = create_upload(client, endpoint, bucket, source, **fields)
+        assert other.status_code == 201, fields
+        assert other.json()["job"] != first["job"] and other.json()["received"] == []
+        client.post(other.json()["cancel_url"])
+    # Nor is an ended upload, or somebody else's.
+    from console.models import Grant
+
+    colleague = django_user_model.objects.create_user("colleague")
+    Grant.objects.create(endpoint=endpoint, user=colleague, level=20)
+    theirs = create_upload(client_as(colleague), endpoint, bucket, source, fingerprint="1")
+    assert theirs.status_code == 201
+    client_as(colleague).post(theirs.json()["cancel_url"])
+    client = client_as(operator)  # the test client was the colleague's meanwhile
+    client.post(first["cancel_url"])
+    finished_job(first["job"])
+    after = create_upload(client, endpoint, bucket, source, fingerprint="1")
+    assert after.status_code == 201 and after.json()["job"] != first["job"]
+    client.post(after.json()["cancel_url"])
+
+
 def test_resent_chunk_is_accepted_once(worker, client_as, operator, endpoint, s3, bucket, tmp_path):
     source = make_file(tmp_path / "twice.txt", 5000)
     client = client_as(operator)

@@ -8,6 +8,7 @@ from django.urls import reverse
 from console.models import Job
 from console.tests.workers import *  # noqa: F403 - fixtures
 from console.tests.workers import wait_for
+from objects.models import UploadChunk
 from objects.tests.upload_helpers import (
     MiB,
     make_file,
@@ -156,3 +157,26 @@ def test_a_failed_file_is_retried_afresh_or_carries_on(
     row.locator(".job-card[data-state=succeeded]").wait_for(timeout=60000)
     assert Job.objects.filter(target="cut.bin").count() == 1
     assert sha256_object(raw, bucket, "cut.bin") == sha256_file(cut)
+
+
+def test_a_reloaded_page_carries_on_when_the_same_file_is_chosen_again(
+    worker, live_server, page, browser_login, operator, endpoint, s3, bucket, tmp_path
+):
+    source = make_file(tmp_path / "long.bin", 20 * MiB)  # three chunks
+    browser_login(operator)
+    upload_page = reverse("objects:upload", args=[endpoint.code, bucket])
+    page.goto(upload_page)
+    page.route("**/chunks/3", lambda route: route.abort())
+    page.set_input_files("[data-upload-files]", str(source))
+    wait_for(
+        lambda: UploadChunk.objects.filter(upload__key="long.bin").count() == 2,
+        what="two chunks to arrive",
+    )
+    page.unroute("**/chunks/3")
+    page.goto(upload_page)  # the browser's queue is gone
+    page.set_input_files("[data-upload-files]", str(source))
+    row = page.locator(".upload-item").first
+    row.locator(".job-card[data-state=succeeded]").wait_for(timeout=60000)
+    assert row.get_attribute("data-state") == "sent"
+    assert Job.objects.filter(target="long.bin").count() == 1
+    assert sha256_object(s3.client(), bucket, "long.bin") == sha256_file(source)

@@ -85,7 +85,8 @@
     this.path = path;
     this.loaded = 0; // bytes of chunks fully sent
     this.partial = {}; // chunk number -> bytes of that chunk sent so far
-    this.state = "waiting"; // waiting, sending, paused, sent, canceled, failed
+    // waiting, sending, paused, sent, canceled, failed, restarting (after a failure)
+    this.state = "waiting";
     this.meter = new Meter();
     this.requests = {};
     this.timers = {}; // chunk number -> timer of its next retry
@@ -166,6 +167,9 @@
     body.set("path", this.path);
     body.set("size", String(this.file.size));
     if (!body.get("content_type") && this.file.type) body.set("content_type", this.file.type);
+    // With the name and size, this lets the console recognise the same file chosen
+    // again after a reload, and carry on with the upload it already has.
+    body.set("fingerprint", String(this.file.lastModified || ""));
     this.state = "sending";
     this.update();
     return post(this.panel.url, body).then(function (response) {
@@ -176,7 +180,17 @@
       }
       return response.json().then(function (info) {
         self.info = info;
-        for (var n = 1; n <= info.chunks; n += 1) self.pending.push(n);
+        var received = {};
+        info.received.forEach(function (n) {
+          received[n] = true;
+        });
+        for (var n = 1; n <= info.chunks; n += 1) {
+          if (!received[n]) {
+            self.pending.push(n);
+          } else {
+            self.loaded += Math.min(info.chunk_size, info.size - (n - 1) * info.chunk_size);
+          }
+        }
         self.showJob();
         document.body.dispatchEvent(new CustomEvent("jobStarted", { bubbles: true }));
         if (self.state === "paused") {
@@ -186,6 +200,8 @@
           post(info.cancel_url);
         }
         self.panel.pump();
+        // Chosen again after every chunk had arrived: only "all sent" is missing.
+        if (self.state === "sending" && self.outstanding() === 0) self.finish();
       });
     }, function () {
       self.fail("The console could not be reached.");
@@ -360,8 +376,9 @@
     this.error.hidden = true;
     this.retries = {};
     if (!this.info || this.ended) {
-      // Whatever the server still holds of the old upload goes.
-      if (this.info) post(this.info.cancel_url);
+      // A running remnant of the old upload is canceled first, so that the new
+      // one does not carry on with it (a failed one is purged by the console).
+      var canceled = this.info ? post(this.info.cancel_url) : Promise.resolve();
       this.info = null;
       this.ended = false;
       this.loaded = 0;
@@ -369,9 +386,15 @@
       this.pending = [];
       this.meter = new Meter();
       this.node.querySelector(".upload-job").textContent = "";
-      this.state = "waiting";
+      this.state = "restarting";
       this.update();
-      this.panel.pump();
+      var self = this;
+      var start = function () {
+        if (self.state !== "restarting") return; // canceled meanwhile
+        self.state = "waiting";
+        self.panel.pump();
+      };
+      canceled.then(start, start);
       return;
     }
     this.state = "sending";
