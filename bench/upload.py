@@ -94,7 +94,10 @@ def children(pid: int) -> list[int]:
 def pin(pid: int, cpus: set[int]) -> None:
     """Run every thread of a process on `cpus` only."""
     for task in Path(f"/proc/{pid}/task").iterdir():
-        os.sched_setaffinity(int(task.name), cpus)
+        try:
+            os.sched_setaffinity(int(task.name), cpus)
+        except ProcessLookupError:
+            pass  # a thread that has just ended
 
 
 def make_file(path: Path, size: int) -> None:
@@ -253,6 +256,7 @@ def main() -> None:
 
     processes: list[subprocess.Popen] = []
     servers: list[int] = []
+    server_affinity: dict[int, set[int]] = {}  # the S3 server's CPUs before this run
     try:
         moto_pid = None
         s3_url = os.environ.get("S3_TEST_URL")
@@ -340,7 +344,10 @@ print(endpoint.code)
         )  # fmt: skip
         processes.append(worker)
         wait_for_port(web_port)
-        time.sleep(2)
+        deadline = time.monotonic() + 30
+        while len(children(web.pid)) < args.web_workers and time.monotonic() < deadline:
+            time.sleep(0.2)
+        time.sleep(1)
         web_pids = children(web.pid)
         # The processes whose memory is watched, and whose CPU time is shown.
         watched = {f"web {n}": pid for n, pid in enumerate(web_pids, 1)}
@@ -368,7 +375,10 @@ print(endpoint.code)
         if moto_pid:
             servers.append(moto_pid)
         if args.server_cpus:
+            if not servers:
+                raise SystemExit("--server-cpus needs the S3 server's processes: --server-pids")
             for pid in servers:
+                server_affinity[pid] = os.sched_getaffinity(pid)
                 pin(pid, server_cpus)
 
         def cpu() -> dict[str, float]:
@@ -426,9 +436,9 @@ print(endpoint.code)
                 f" growth {growth:.0f} MiB (target < 100 MiB)"
             )
     finally:
-        for pid in servers:  # an S3 server started elsewhere outlives this run
+        for pid, cpus in server_affinity.items():  # a server started elsewhere outlives us
             try:
-                pin(pid, every_cpu)
+                pin(pid, cpus)
             except OSError:
                 pass
         for process in reversed(processes):

@@ -16,10 +16,12 @@ import os
 import re
 import shutil
 import uuid
+from functools import wraps
 from pathlib import Path
 
 from django import forms
 from django.conf import settings
+from django.contrib.auth.decorators import login_not_required
 from django.http import Http404, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -206,6 +208,28 @@ def _form_errors(form) -> str:
     )
 
 
+def _session_required(view):
+    """For the upload module's requests: an ended session answers 401 in words,
+    not with a redirect to the login page, which a script following it would take
+    for a chunk accepted."""
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return JsonResponse(
+                {
+                    "error": _(
+                        "Your session has ended. Log in again, reload this page and choose "
+                        "the file again: the upload carries on where it stopped."
+                    )
+                },
+                status=401,
+            )
+        return view(request, *args, **kwargs)
+
+    return login_not_required(wrapper)
+
+
 def _upload_for(request, endpoint, bucket, job_code) -> Upload:
     """The user's own upload on this bucket, or 404.
 
@@ -230,6 +254,7 @@ def upload_page(request, code, bucket):
     )
 
 
+@_session_required
 @require_POST
 def upload_create(request, code, bucket):
     """Create an upload job; answer with the chunk size and the URLs to use."""
@@ -418,6 +443,7 @@ def _receive(request, path: Path, length: int, sha256: str):
     return temp, md5.hexdigest()
 
 
+@_session_required
 @require_http_methods(["PUT"])
 def upload_chunk(request, code, bucket, job, number):
     """One chunk, raw body. Idempotent: the browser may send a chunk again.
@@ -475,7 +501,8 @@ def upload_chunk(request, code, bucket, job, number):
             unique_fields=["upload", "number"],
             update_fields=["size", "md5", "etag", "received_at"],
         )
-    state, error = Job.objects.filter(pk=upload.job_id).values_list("state", "error").get()
+    row = Job.objects.filter(pk=upload.job_id).values_list("state", "error").first()
+    state, error = row or (Job.State.CANCELED, "")  # a deleted job has ended too
     if state == Job.State.CANCELED:
         # Canceled while we wrote: what we wrote must not stay behind.
         shutil.rmtree(upload.staging_dir, ignore_errors=True)
@@ -491,11 +518,20 @@ def _wake(job: Job) -> None:
         jobs.resume(job)
 
 
+@_session_required
 @require_POST
 def upload_complete(request, code, bucket, job):
     """The browser has sent every chunk; the worker completes the upload."""
     endpoint = get_endpoint_for_user(request, code, Level.OPERATOR)
     upload = _upload_for(request, endpoint, bucket, job)
+    if upload.job.finished and upload.job.state != Job.State.SUCCEEDED:
+        return JsonResponse(
+            {
+                "error": _("This upload has ended (%(state)s).")
+                % {"state": upload.job.get_state_display().lower()}
+            },
+            status=409,
+        )
     have = set(upload.chunks.values_list("number", flat=True))
     missing = [n for n in range(1, upload.chunk_count + 1) if n not in have]
     if missing:

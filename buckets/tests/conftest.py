@@ -11,21 +11,24 @@ _ids = itertools.count()
 def s3_calls(endpoint):
     """The S3 operations the console sends for `endpoint`, in order.
 
-    A botocore hook on the endpoint's own (cached) client sees every request
-    before it leaves, so an empty list proves that nothing was sent.
+    A botocore hook on each of the endpoint's (cached) clients, the plain one and
+    the one that sends upload bodies, sees every request before it leaves, so an
+    empty list proves that nothing was sent.
     """
     from console import s3
 
     calls: list[str] = []
-    events = s3.client_for(endpoint).meta.events
+    clients = [s3.client_for(endpoint), s3.client_for(endpoint, transfer=True)]
     unique = f"count-calls-{next(_ids)}"
 
     def count(model, **kwargs):
         calls.append(model.name)
 
-    events.register("before-call.s3", count, unique_id=unique)
+    for client in clients:
+        client.meta.events.register("before-call.s3", count, unique_id=unique)
     yield calls
-    events.unregister("before-call.s3", unique_id=unique)
+    for client in clients:
+        client.meta.events.unregister("before-call.s3", unique_id=unique)
 
 
 @pytest.fixture

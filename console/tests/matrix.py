@@ -63,6 +63,8 @@ class Case:
     kwargs: Callable[[Ctx], dict] = lambda ctx: {"code": ctx.endpoint.code}
     query: Callable[[Ctx], dict] = lambda ctx: {}
     data: Callable[[Ctx], dict] = lambda ctx: {}
+    # A JSON API for scripts (the upload module): 401 for anonymous, not the login page.
+    api: bool = False
     # A label when one URL name appears in several cases.
     label: str = ""
 

@@ -92,6 +92,8 @@ def test_permission_matrix(case, ctx, client, django_user_model):
         status = response.status_code
         if role in ALLOWED[case.level]:
             assert status not in (403, 404, 405, 500), f"{role} refused {case.id}: {status}"
+        elif role == "anonymous" and case.api:
+            assert status == 401, f"anonymous got {status} for {case.id}, expected 401"
         elif role == "anonymous":
             assert status == 302 and "/login/" in response["Location"], (
                 f"anonymous reached {case.id}: {status}"

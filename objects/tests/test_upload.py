@@ -261,6 +261,36 @@ def test_another_file_of_the_same_name_and_size_starts_a_new_upload(
     client.post(after.json()["cancel_url"])
 
 
+def test_an_ended_session_gets_401_in_words_not_the_login_page(
+    worker, client_as, operator, endpoint, bucket, tmp_path
+):
+    # A browser follows a redirect to the login page and gets a 200 there, which
+    # the upload module would count as a chunk accepted.
+    source = make_file(tmp_path / "late.txt", 100)
+    client = client_as(operator)
+    answer = create_upload(client, endpoint, bucket, source).json()
+    client.logout()
+    for response in (send_chunk(client, source, answer, 1), complete(client, answer)):
+        assert response.status_code == 401
+        assert "session has ended" in response.json()["error"]
+    assert not UploadChunk.objects.filter(upload__job__code=answer["job"]).exists()
+    client_as(operator).post(answer["cancel_url"])
+
+
+def test_completing_an_upload_that_has_ended_is_refused(
+    worker, client_as, operator, endpoint, bucket, tmp_path
+):
+    source = make_file(tmp_path / "gone.txt", 100)
+    client = client_as(operator)
+    answer = create_upload(client, endpoint, bucket, source).json()
+    send_chunks(client, source, answer)
+    Job.objects.filter(code=answer["job"]).update(state=Job.State.FAILED)
+    refused = complete(client, answer)
+    assert refused.status_code == 409
+    assert "ended" in refused.json()["error"]
+    assert not Upload.objects.get(job__code=answer["job"]).sealed
+
+
 def test_resent_chunk_is_accepted_once(worker, client_as, operator, endpoint, s3, bucket, tmp_path):
     source = make_file(tmp_path / "twice.txt", 5000)
     client = client_as(operator)

@@ -138,6 +138,7 @@ CASES += [
         "operator",
         method="post",
         kwargs=lambda ctx: {"code": ctx.endpoint.code, "bucket": ctx.bucket},
+        api=True,
     ),
     # Only the browser that created an upload sends its chunks and seals it.
     Case(
@@ -145,6 +146,7 @@ CASES += [
         "owner",
         method="put",
         kwargs=lambda ctx: _upload_kwargs(ctx, number=1),
+        api=True,
     ),
-    Case("objects:upload_complete", "owner", method="post", kwargs=_upload_kwargs),
+    Case("objects:upload_complete", "owner", method="post", kwargs=_upload_kwargs, api=True),
 ]

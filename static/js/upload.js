@@ -250,6 +250,9 @@
         self.chunkDone();
       } else if (xhr.status === 409 || xhr.status === 404) {
         self.fail(self.jsonError(xhr, "The upload has ended on the server."), true);
+      } else if (xhr.status === 401 || xhr.status === 403) {
+        // The session has ended (or its CSRF token changed): retrying cannot help.
+        self.fail(self.jsonError(xhr, "The console refused the chunk; reload the page."));
       } else if (xhr.status === 400 && xhr.responseText.indexOf("must be") >= 0) {
         self.fail(self.jsonError(xhr, "The server refused a chunk."), true);
       } else {
@@ -307,7 +310,7 @@
     post(this.info.complete_url).then(function (response) {
       if (!response.ok) {
         return errorText(response, "The upload could not be completed.").then(function (text) {
-          self.fail(text);
+          self.fail(text, response.status === 409 || response.status === 404);
         });
       }
       self.state = "sent";
