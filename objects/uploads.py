@@ -508,7 +508,7 @@ def upload_chunk(request, code, bucket, job, number):
         shutil.rmtree(upload.staging_dir, ignore_errors=True)
         return JsonResponse({"error": _("This upload has ended.")}, status=409)
     if state == Job.State.PAUSED and error == IDLE_PAUSE:
-        _wake(upload.job)
+        jobs.resume(upload.job)  # the browser is back
     return JsonResponse({"number": number, "md5": md5})
 
 
