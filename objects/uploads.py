@@ -494,7 +494,12 @@ def upload_chunk(request, code, bucket, job, number):
     if sent.exists():
         temp.unlink(missing_ok=True)  # the same bytes are already in the bucket
     else:
-        os.replace(temp, path)
+        try:
+            os.replace(temp, path)
+        except FileNotFoundError:
+            # A cancel removed the staging folder (and our temporary file in it)
+            # while the body was arriving.
+            return JsonResponse({"error": _("This upload has ended.")}, status=409)
         UploadChunk.objects.bulk_create(
             [UploadChunk(upload=upload, number=number, size=length, md5=md5, etag="")],
             update_conflicts=True,

@@ -271,3 +271,36 @@ def test_uploads_failed_or_paused_too_long_give_up_staging_and_parts(
     assert job.state == Job.State.CANCELED and "discarded" in job.error
     assert multipart_uploads(s3.client(), bucket) == []
     assert not Upload.objects.get(job=job).staging_dir.exists()
+
+
+def test_chunk_in_flight_when_the_upload_is_canceled_gets_409_in_words(
+    staging, small_parts, live_server, client_as, operator, endpoint, s3, bucket, tmp_path
+):
+    # No worker: the cancel of a queued upload removes its staging folder itself,
+    # while this chunk's body is still arriving.
+    source = make_file(tmp_path / "inflight.bin", 12 * MiB)
+    client = client_as(operator)
+    answer = create_upload(client, endpoint, bucket, source).json()
+    chunk = read_chunk(source, answer, 1)
+    host, port = live_server.url.removeprefix("http://").split(":")
+    token = "a" * 32
+    head = (
+        f"PUT {answer['chunk_url']}1 HTTP/1.1\r\nHost: {host}:{port}\r\n"
+        f"Content-Length: {len(chunk)}\r\nContent-Type: application/octet-stream\r\n"
+        f"X-CSRFToken: {token}\r\nCookie: sessionid={client.cookies['sessionid'].value}; "
+        f"csrftoken={token}\r\nConnection: close\r\n\r\n"
+    )
+    upload = Upload.objects.get(job__code=answer["job"])
+    with socket.create_connection((host, int(port)), timeout=30) as sock:
+        sock.sendall(head.encode() + chunk[: len(chunk) // 2])
+        wait_for(lambda: list(upload.staging_dir.glob(".*")), timeout=10, what="a temp file")
+        assert client.post(answer["cancel_url"]).status_code in (200, 302)
+        assert job_of(answer).state == Job.State.CANCELED
+        sock.sendall(chunk[len(chunk) // 2 :])
+        answer_text = b""
+        while piece := sock.recv(65536):
+            answer_text += piece
+    status_line, _, rest = answer_text.decode(errors="replace").partition("\r\n")
+    assert status_line.split()[1] == "409", answer_text[:2000]
+    assert "This upload has ended." in rest
+    assert not upload.staging_dir.exists()
