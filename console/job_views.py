@@ -141,8 +141,10 @@ def job_errors_csv(request, code):
 
 
 class NoticeForm(forms.Form):
-    since = forms.FloatField(required=False)
-    seen = forms.IntegerField(required=False, min_value=0)
+    # A Unix time between 1970 and the last second of year 9999: anything else
+    # cannot be a moment a page opened, and datetime could not hold it anyway.
+    since = forms.FloatField(required=False, min_value=0, max_value=253402300799)
+    seen = forms.IntegerField(required=False, min_value=0, max_value=2**31)
 
 
 def job_notice(request):
@@ -151,14 +153,15 @@ def job_notice(request):
     It polls only while the user has unfinished jobs; when another job finishes it
     raises `objectsChanged`, so the object listing on the page refreshes itself.
     """
+    # Values the form refuses are ignored: the notice then counts from now.
     form = NoticeForm(request.GET)
-    since_ts = form.cleaned_data["since"] if form.is_valid() else None
-    now = timezone.now()
-    since = datetime.fromtimestamp(since_ts, tz=UTC) if since_ts else now
+    valid = form.cleaned_data if form.is_valid() else {}
+    since_ts = valid.get("since")
+    since = datetime.fromtimestamp(since_ts, tz=UTC) if since_ts else timezone.now()
     mine = Job.objects.filter(owner=request.user)
     finished = mine.filter(finished_at__gt=since).order_by("-finished_at")
     count = finished.count()
-    seen = (form.cleaned_data.get("seen") if form.is_valid() else None) or 0
+    seen = valid.get("seen") or 0
     context = {
         "since": since.timestamp(),
         "count": count,

@@ -47,6 +47,10 @@ class ContentSecurityPolicyMiddleware:
             status = 404
         elif error.code == "AccessDenied":
             status = 403
+        elif error.status == 400:
+            # The endpoint refused what was asked (a malformed version id, say):
+            # the request was at fault, not the gateway.
+            status = 400
         else:
             status = 502
         template = "_s3_error.html" if getattr(request, "htmx", False) else "s3_error.html"
