@@ -30,7 +30,7 @@ HOSTILE_VALUES = [
     "../../etc/passwd",
     "//evil.example/",
     "rtl\u202egnp.exe",
-    "\U0001F600" * 3,
+    "\U0001f600" * 3,
     "x" * 5000,
     "2026-13-45",
 ]
