@@ -36,6 +36,8 @@ State = Job.State
 Control = Job.Control
 # What `Progress.tick()` returns when the job is no longer this task's to run.
 LOST = "lost"
+# Seconds without a byte of progress after which a job's speed is zero.
+STILL_SECONDS = 5.0
 
 # Per kind: the Celery task that runs it, and what to do when a job that no
 # worker holds is canceled (dotted paths, imported when needed).
@@ -102,6 +104,7 @@ class Progress:
         self.control = job.control
         self._last_at = time.monotonic()
         self._last_bytes = self.bytes_done
+        self._moved_at = self._last_at
         self._speed = 0.0
 
     def add(self, nbytes: int = 0, items: int = 0, failed: int = 0) -> None:
@@ -115,8 +118,15 @@ class Progress:
         if not force and elapsed < self.interval:
             return self.control
         current = (self.bytes_done - self._last_bytes) / elapsed if elapsed > 0 else 0.0
-        # A smoothed speed, so the ETA does not jump with every part.
-        self._speed = current if not self._speed else 0.5 * self._speed + 0.5 * current
+        if current:
+            self._moved_at = now
+        if now - self._moved_at > STILL_SECONDS:
+            # Nothing moved for a while (a browser that stopped sending, say): a
+            # decaying speed would promise an ETA of hours that means nothing.
+            self._speed = 0.0
+        else:
+            # A smoothed speed, so the ETA does not jump with every part.
+            self._speed = current if not self._speed else 0.5 * self._speed + 0.5 * current
         self._last_at, self._last_bytes = now, self.bytes_done
         mine = Job.objects.filter(pk=self.job.pk, state=State.RUNNING, task_id=self.job.task_id)
         written = mine.update(

@@ -179,6 +179,10 @@ class Job(models.Model):
         CANCELED = "canceled", _("Canceled")
 
     FINISHED_STATES = (State.SUCCEEDED, State.PARTIAL, State.FAILED, State.CANCELED)
+    # A worker that holds a job writes its heartbeat about once a second, even
+    # while it waits; one this late has most likely died (the sweep hands the job
+    # to another worker once JOB_STALE_SECONDS have passed).
+    HEARTBEAT_LATE_SECONDS = 15
 
     class Control(models.TextChoices):
         NONE = "", _("None")
@@ -232,13 +236,48 @@ class Job(models.Model):
         return 0
 
     @property
+    def waiting_since(self):
+        """When a job that should be running was last seen in a worker's hands.
+
+        None while a live worker holds it (or it is paused or finished). A queued
+        job waits from when it was queued; a running one whose worker stopped
+        beating waits from its last heartbeat.
+        """
+        if self.state == self.State.QUEUED:
+            return self.heartbeat_at or self.created_at
+        if self.state == self.State.RUNNING:
+            last = self.heartbeat_at or self.started_at or self.created_at
+            late = timezone.now() - timedelta(seconds=self.HEARTBEAT_LATE_SECONDS)
+            if last is None or last < late:
+                return last
+        return None
+
+    @property
+    def moving(self) -> bool:
+        """A live worker holds the job and it is making progress now."""
+        return self.state == self.State.RUNNING and self.speed > 0 and not self.waiting_since
+
+    @property
     def eta_seconds(self) -> int | None:
         """Seconds left at the current speed, when both are known."""
-        if self.state != self.State.RUNNING or self.speed <= 0:
+        if not self.moving:
             return None
         if self.bytes_total:
             return int(max(0, self.bytes_total - self.bytes_done) / self.speed)
         return None
+
+    @property
+    def eta_text(self) -> str:
+        """The time left in words a person reads at a glance (about 5 h 7 min)."""
+        seconds = self.eta_seconds
+        if seconds is None:
+            return ""
+        if seconds < 60:
+            return _("%(n)d s") % {"n": seconds}
+        if seconds < 3600:
+            return _("%(n)d min") % {"n": round(seconds / 60)}
+        hours, rest = divmod(seconds, 3600)
+        return _("%(h)d h %(m)d min") % {"h": hours, "m": rest // 60}
 
 
 class JobError(models.Model):

@@ -88,16 +88,3 @@ def refuse_large_copy(head: dict, message: str) -> None:
 
 def not_supported_text(err) -> str:
     return _("Not supported by this endpoint.") if err.not_supported else str(err)
-
-
-UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB")
-
-
-def human_size(size: int) -> str:
-    """1536 -> "1.5 KiB"; computed in Python because a page shows up to 1000 of them."""
-    value = float(size)
-    for unit in UNITS:
-        if value < 1024 or unit == UNITS[-1]:
-            return f"{int(value)} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{size} B"

@@ -32,6 +32,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from console import audit, jobs
 from console.access import get_endpoint_for_user
 from console.models import Job, Level
+from console.sizes import human_size
 from objects.models import Upload, UploadChunk
 from objects.tasks import IDLE_PAUSE
 
@@ -70,10 +71,6 @@ def staging_free() -> int:
     root = Path(settings.STAGING_DIR)
     root.mkdir(parents=True, exist_ok=True)
     return shutil.disk_usage(root).free - settings.STAGING_RESERVE_BYTES
-
-
-def _mib(n: int) -> str:
-    return f"{n / MiB:,.1f} MiB"
 
 
 class PrefixForm(forms.Form):
@@ -275,7 +272,7 @@ def upload_create(request, code, bucket):
                     "Not enough room to stage this upload: %(name)s needs %(size)s, but the "
                     "staging disk has %(free)s free. Try again later or ask an administrator."
                 )
-                % {"name": key, "size": _mib(size), "free": _mib(max(free, 0))}
+                % {"name": key, "size": human_size(size), "free": human_size(max(free, 0))}
             },
             status=507,
         )

@@ -20,6 +20,7 @@ from console import s3
 from console.access import can, get_endpoint_for_user
 from console.models import Level
 from console.s3 import S3Error
+from console.sizes import human_size
 from objects import common
 from objects.forms import (
     PAGE_SIZES,
@@ -150,7 +151,7 @@ def _rows(page, prefix, archive_classes, sort):
             "key": item["Key"],
             "name": item["Key"][len(prefix) :],
             "size": item.get("Size", 0),
-            "size_h": common.human_size(item.get("Size", 0)),
+            "size_h": human_size(item.get("Size", 0)),
             "modified": item.get("LastModified"),
             "modified_s": _when(item.get("LastModified")),
             "storage_class": item.get("StorageClass", "STANDARD"),

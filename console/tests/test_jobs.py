@@ -152,3 +152,41 @@ def test_beat_schedule_runs_the_sweep(settings):
     assert entry["task"] == "console.sweep_jobs"
     assert entry["schedule"] <= 60
     assert settings.CELERY_BEAT_SCHEDULE["purge-stale-uploads"]["task"] == "objects.purge_uploads"
+
+
+def test_speed_drops_to_zero_when_nothing_moves_for_a_while(job, monkeypatch):
+    monkeypatch.setattr(jobs, "STILL_SECONDS", 0.2)
+    claimed = jobs.claim(job.pk, "t")
+    progress = jobs.Progress(claimed, interval=0)
+    time.sleep(0.05)
+    progress.add(1000)
+    progress.tick()
+    assert Job.objects.get(pk=job.pk).speed > 0
+    time.sleep(0.1)
+    progress.tick()  # still within STILL_SECONDS: the smoothed speed only decays
+    assert Job.objects.get(pk=job.pk).speed > 0
+    time.sleep(0.25)
+    progress.tick()
+    row = Job.objects.get(pk=job.pk)
+    assert row.speed == 0 and row.eta_seconds is None
+
+
+def test_a_running_job_whose_heartbeat_is_late_is_waiting_for_a_worker(job):
+    job.state = Job.State.RUNNING
+    job.bytes_done, job.speed = 400, 100.0
+    job.heartbeat_at = timezone.now()
+    assert job.waiting_since is None and job.moving and job.eta_seconds == 6
+    job.heartbeat_at = timezone.now() - timedelta(seconds=Job.HEARTBEAT_LATE_SECONDS + 1)
+    assert job.waiting_since == job.heartbeat_at
+    assert not job.moving and job.eta_seconds is None and job.eta_text == ""
+
+
+def test_eta_reads_in_minutes_and_hours(job):
+    job.state = Job.State.RUNNING
+    job.heartbeat_at = timezone.now()
+    job.bytes_total, job.bytes_done, job.speed = 10**9, 0, 10**9 / 42
+    assert job.eta_text == "42 s"
+    job.speed = 10**9 / 600
+    assert job.eta_text == "10 min"
+    job.speed = 10**9 / (5 * 3600 + 7 * 60)
+    assert job.eta_text == "5 h 7 min"

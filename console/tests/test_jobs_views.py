@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from datetime import timedelta
+
 from django.urls import reverse
 from django.utils import timezone
 
@@ -164,3 +166,42 @@ def test_every_page_loads_the_notice_and_links_to_jobs(client_as, operator):
     html = client_as(operator).get(reverse("home")).content.decode()
     assert reverse("job_notice") in html
     assert f'href="{reverse("jobs")}"' in html
+
+
+def _card(client, job) -> str:
+    response = client.get(reverse("job_detail", args=[job.code]), headers={"HX-Request": "true"})
+    return response.content.decode()
+
+
+def test_card_of_a_job_whose_worker_died_says_it_waits_and_shows_no_speed_or_eta(
+    client_as, operator, endpoint
+):
+    MiB = 1024 * 1024
+    job = make_job(
+        endpoint,
+        operator,
+        state=Job.State.RUNNING,
+        bytes_total=100 * MiB,
+        bytes_done=50 * MiB,
+        speed=MiB,
+    )
+    client = client_as(operator)
+    alive = _card(client, job)
+    assert "1.0 MiB/s" in alive and "about 50 s left" in alive
+    assert "Waiting for a worker" not in alive
+    assert "50.0 MiB of 100.0 MiB" in alive  # binary units, as the upload panel
+    Job.objects.filter(pk=job.pk).update(
+        heartbeat_at=timezone.now() - timedelta(seconds=Job.HEARTBEAT_LATE_SECONDS + 5)
+    )
+    dead = _card(client, job)
+    assert "Waiting for a worker" in dead and "stopped answering" in dead
+    assert "MiB/s" not in dead and "left" not in dead
+    assert 'hx-trigger="every 1s"' in dead  # it keeps polling until a worker takes it
+
+
+def test_card_of_a_queued_job_says_since_when_it_waits_for_a_worker(
+    client_as, operator, endpoint
+):
+    job = make_job(endpoint, operator, state=Job.State.QUEUED)
+    html = _card(client_as(operator), job)
+    assert "Waiting for a worker since" in html
