@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import json
-
-import pytest
 from datetime import timedelta
 
+import pytest
 from django.urls import reverse
 from django.utils import timezone
 
@@ -199,9 +198,7 @@ def test_card_of_a_job_whose_worker_died_says_it_waits_and_shows_no_speed_or_eta
     assert 'hx-trigger="every 1s"' in dead  # it keeps polling until a worker takes it
 
 
-def test_card_of_a_queued_job_says_since_when_it_waits_for_a_worker(
-    client_as, operator, endpoint
-):
+def test_card_of_a_queued_job_says_since_when_it_waits_for_a_worker(client_as, operator, endpoint):
     job = make_job(endpoint, operator, state=Job.State.QUEUED)
     html = _card(client_as(operator), job)
     assert "Waiting for a worker since" in html
