@@ -180,3 +180,84 @@ def test_a_reloaded_page_carries_on_when_the_same_file_is_chosen_again(
     assert row.get_attribute("data-state") == "sent"
     assert Job.objects.filter(target="long.bin").count() == 1
     assert sha256_object(s3.client(), bucket, "long.bin") == sha256_file(source)
+
+
+def _sent_bytes(row) -> float:
+    """The bytes the row says are sent ("5.0 MiB / 12.0 MiB · 41 %" -> 5 MiB)."""
+    number, unit = row.locator(".upload-text").inner_text().split(" / ")[0].split()
+    return float(number) * {"B": 1, "KiB": 1024, "MiB": MiB, "GiB": 1024 * MiB}[unit]
+
+
+def test_the_panel_follows_pause_resume_and_cancel_made_on_the_jobs_page(
+    worker, small_parts, live_server, page, browser_login, operator, endpoint, s3, bucket, tmp_path
+):
+    source = make_file(tmp_path / "followed.bin", 12 * MiB)  # chunks of 5, 5 and 2 MiB
+    browser_login(operator)
+    page.goto(reverse("objects:upload", args=[endpoint.code, bucket]))
+    page.route("**/chunks/2", lambda route: route.abort())  # holds the upload open
+    page.set_input_files("[data-upload-files]", str(source))
+    row = page.locator(".upload-item").nth(0)
+    row.locator(".job-card").wait_for()
+    wait_for(lambda: _sent_bytes(row) >= 7 * MiB, what="chunks 1 and 3 to be sent")
+    job = Job.objects.get(target="followed.bin")
+
+    jobs_page = page.context.new_page()
+    jobs_page.goto(reverse("job_detail", args=[job.code]))
+    jobs_page.get_by_role("button", name="Pause").click()
+    wait_for(lambda: row.get_attribute("data-state") == "paused", what="the panel to pause")
+    assert row.locator("[data-action=resume]").is_visible()
+    assert not row.locator("[data-action=pause]").is_visible()
+    assert _sent_bytes(row) >= 7 * MiB  # pausing does not take back what was sent
+    wait_for(lambda: Job.objects.get(pk=job.pk).state == Job.State.PAUSED, what="the job")
+
+    page.unroute("**/chunks/2")
+    jobs_page.get_by_role("button", name="Resume").click()
+    row.locator(".job-card[data-state=succeeded]").wait_for(timeout=60000)
+    assert row.get_attribute("data-state") == "sent"
+    assert sha256_object(s3.client(), bucket, "followed.bin") == sha256_file(source)
+
+    canceled = make_file(tmp_path / "dropped.bin", 12 * MiB)
+    page.route("**/chunks/2", lambda route: route.abort())
+    page.set_input_files("[data-upload-files]", str(canceled))
+    row = page.locator(".upload-item").nth(1)
+    row.locator(".job-card").wait_for()
+    job = wait_for(lambda: Job.objects.filter(target="dropped.bin").first(), what="the job")
+    jobs_page.goto(reverse("job_detail", args=[job.code]))
+    jobs_page.get_by_role("button", name="Cancel").click()
+    wait_for(lambda: row.get_attribute("data-state") == "canceled", what="the panel to stop")
+    assert "canceled on the jobs page" in row.locator(".upload-error").inner_text()
+    controls = row.locator(".upload-controls button")
+    assert not any(controls.nth(i).is_visible() for i in range(controls.count()))
+    assert multipart_uploads(s3.client(), bucket) == []
+
+
+def test_pausing_in_the_panel_keeps_the_progress_it_showed(
+    worker, small_parts, live_server, page, browser_login, operator, endpoint, s3, bucket, tmp_path
+):
+    source = make_file(tmp_path / "slow.bin", 12 * MiB)
+    browser_login(operator)
+    page.goto(reverse("objects:upload", args=[endpoint.code, bucket]))
+    # A slow uplink (Chromium's own network throttling), so chunks are half-way
+    # through when Pause is clicked.
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("Network.enable")
+    cdp.send(
+        "Network.emulateNetworkConditions",
+        {"offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": 2 * MiB},
+    )
+    page.set_input_files("[data-upload-files]", str(source))
+    row = page.locator(".upload-item").nth(0)
+    wait_for(lambda: _sent_bytes(row) >= 1 * MiB, what="a chunk half-way")
+    row.locator("[data-action=pause]").click()
+    shown = _sent_bytes(row)
+    assert shown >= 1 * MiB
+    wait_for(lambda: row.get_attribute("data-state") == "paused", what="the pause")
+    page.wait_for_timeout(1500)
+    assert _sent_bytes(row) >= shown
+    cdp.send(
+        "Network.emulateNetworkConditions",
+        {"offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1},
+    )
+    row.locator("[data-action=resume]").click()
+    row.locator(".job-card[data-state=succeeded]").wait_for(timeout=60000)
+    assert sha256_object(s3.client(), bucket, "slow.bin") == sha256_file(source)

@@ -14,6 +14,9 @@
   var IN_FLIGHT = 4; // chunk requests at once, across all files of a panel
   var RETRIES = 6;
   var RETRY_DELAY_MS = 1000;
+  // How long after a click here the job card's word is not taken as a change
+  // made elsewhere (a poll sent before the click still shows the old state).
+  var FOLLOW_GRACE_MS = 3000;
 
   function csrfToken() {
     try {
@@ -218,6 +221,10 @@
     link.setAttribute("hx-trigger", "load");
     link.setAttribute("hx-swap", "outerHTML");
     holder.appendChild(link);
+    var self = this;
+    holder.addEventListener("htmx:load", function () {
+      self.follow(holder.querySelector(".job-card"));
+    });
     if (window.htmx) window.htmx.process(holder);
   };
 
@@ -330,12 +337,19 @@
     return this.pending.length + this.inFlight() + Object.keys(this.timers).length;
   };
 
-  Item.prototype.abortAll = function () {
+  Item.prototype.clearTimers = function () {
     for (var t in this.timers) {
       clearTimeout(this.timers[t]);
       this.pending.unshift(Number(t));
       delete this.timers[t];
     }
+    this.pending.sort(function (a, b) {
+      return a - b;
+    });
+  };
+
+  Item.prototype.abortAll = function () {
+    this.clearTimers();
     for (var n in this.requests) {
       this.requests[n].abort();
       this.pending.unshift(Number(n));
@@ -347,18 +361,27 @@
     });
   };
 
-  Item.prototype.pause = function () {
-    if (this.state !== "sending" && this.state !== "waiting") return;
+  // Chunks already on their way are let through (the console keeps them for the
+  // paused upload), so what the panel shows as sent never goes backwards; no new
+  // chunk starts until Resume.
+  Item.prototype.stopSending = function () {
     this.state = "paused";
-    this.abortAll();
-    if (this.info) post(this.info.pause_url);
+    this.clearTimers();
     this.update();
     this.panel.pump();
+  };
+
+  Item.prototype.pause = function () {
+    if (this.state !== "sending" && this.state !== "waiting") return;
+    this.changedHere = Date.now();
+    this.stopSending();
+    if (this.info) post(this.info.pause_url);
   };
 
   Item.prototype.resume = function () {
     if (this.state !== "paused") return;
     var self = this;
+    this.changedHere = Date.now();
     this.state = this.info ? "sending" : "waiting";
     this.update();
     if (!this.info) {
@@ -408,12 +431,44 @@
 
   Item.prototype.cancel = function () {
     if (["sent", "canceled", "failed"].indexOf(this.state) >= 0) return;
-    this.state = "canceled";
+    this.stop("canceled");
+    if (this.info) post(this.info.cancel_url);
+  };
+
+  // Nothing more is sent for this file: it was canceled (here or on the jobs page).
+  Item.prototype.stop = function (state, message) {
+    this.state = state;
     this.abortAll();
     this.pending = [];
-    if (this.info) post(this.info.cancel_url);
+    if (message) {
+      this.error.textContent = message;
+      this.error.hidden = false;
+    }
     this.update();
     this.panel.pump();
+  };
+
+  // The job card polls the job's row; the panel follows what it says, so a pause,
+  // resume or cancel made on the jobs page (or by the console) shows here too and
+  // the panel stops or carries on sending. A card that was on its way before a
+  // click in this panel is not taken for a change made elsewhere.
+  Item.prototype.follow = function (card) {
+    if (!card || !this.info || Date.now() - (this.changedHere || 0) < FOLLOW_GRACE_MS) return;
+    var state = card.getAttribute("data-state");
+    var pausing = state === "paused" || card.getAttribute("data-control") === "pause";
+    var reason = card.querySelector(".error");
+    if (state === "canceled" && this.state !== "canceled" && this.state !== "sent") {
+      this.stop("canceled", "The upload was canceled on the jobs page.");
+    } else if (state === "failed" && ["sending", "paused", "waiting"].indexOf(this.state) >= 0) {
+      this.fail(reason ? reason.textContent : "The upload job failed.", true);
+    } else if (pausing && this.state === "sending") {
+      this.stopSending();
+    } else if ((state === "queued" || state === "running") && !pausing && this.state === "paused") {
+      this.state = "sending";
+      this.update();
+      this.panel.pump();
+      if (this.outstanding() === 0) this.finish();
+    }
   };
 
   // A panel: the chooser, the options, the queue and the overall progress.
