@@ -54,6 +54,18 @@ def attachment(key: str) -> str:
     return value
 
 
+def survives_in_url(key: str) -> bool:
+    """Whether a key reaches the bucket intact as the path of a URL a browser opens.
+
+    Browsers (and curl) resolve "." and ".." path segments before sending (even
+    percent-encoded ones), and proxies fold "//"; a presigned URL for such a key
+    then asks for another object, or fails its signature. Those keys are
+    streamed through the console instead.
+    """
+    segments = key.split("/")
+    return "//" not in key and not key.startswith("/") and not ({".", ".."} & set(segments))
+
+
 def form_errors(form) -> str:
     return " ".join(str(e) for errors in form.errors.values() for e in errors)
 
