@@ -32,7 +32,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from console import audit, jobs
 from console.access import get_endpoint_for_user
 from console.models import Job, Level
-from console.sizes import human_size
+from console.display import human_size
 from objects.models import Upload, UploadChunk
 from objects.tasks import IDLE_PAUSE
 

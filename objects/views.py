@@ -20,7 +20,7 @@ from console import s3
 from console.access import can, get_endpoint_for_user
 from console.models import Level
 from console.s3 import S3Error
-from console.sizes import human_size
+from console.display import human_size
 from objects import common
 from objects.forms import (
     PAGE_SIZES,

@@ -17,6 +17,7 @@ KEYS = [
     "h/back\\slash.txt",
     "h/中文文件.txt",
     "h/emoji😀.txt",
+    "h/rtl\u202egnp.exe",  # a right-to-left override: reads as "rtlexe.png"
     f"h/{SCRIPT}",
     "h/../x",
     "h/a//b",

@@ -70,3 +70,28 @@ def test_keys_with_dot_segments_download_intact_in_chromium(
     saved = tmp_path / "saved"
     info.value.save_as(saved)
     assert saved.read_bytes() == b"the right object: " + key.encode()
+
+
+def test_keys_with_invisible_characters_cannot_pass_for_other_names(
+    s3, bucket, endpoint, operator, browser_login
+):
+    spoof = "in/rtl\u202egnp.exe"
+    hidden = "in/zero\u200bwidth.txt"
+    raw = s3.client()
+    raw.put_object(Bucket=bucket, Key=spoof, Body=b"x" * 7)
+    raw.put_object(Bucket=bucket, Key=hidden, Body=b"y")
+    page = browser_login(operator)
+    page.goto(f"/e/{endpoint.code}/b/{bucket}/?prefix=in/")
+    listing = page.locator("#listing").inner_text()
+    assert "rtlU+202Egnp.exe" in listing and "zeroU+200Bwidth.txt" in listing
+    assert "\u202e" not in listing and "\u200b" not in listing
+    mark = page.locator("#listing mark.ctl").first
+    assert mark.get_attribute("title") == "RIGHT-TO-LEFT OVERRIDE"
+
+    # The link still reaches the real key: heading, breadcrumbs and title are marked too.
+    page.click("#listing a:has-text('gnp.exe')")
+    page.wait_for_selector("h1.key")
+    assert page.locator("h1.key").inner_text() == "in/rtlU+202Egnp.exe"
+    assert "\u202e" not in page.locator("nav.breadcrumbs").inner_text()
+    assert page.title() == "in/rtl[U+202E]gnp.exe"
+    assert "(7 B)" in page.content()

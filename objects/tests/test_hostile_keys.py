@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils.http import urlencode
 
 from objects.common import parent_prefix
+from objects.common import survives_in_url
 from objects.tests.hostile import KEYS, SCRIPT, body_for, renamed
 
 pytestmark = pytest.mark.s3
@@ -38,6 +39,10 @@ def _listed(client, endpoint, bucket, key) -> bool:
 def _download(client, endpoint, bucket, key) -> bytes:
     url = reverse("objects:download", args=[endpoint.code, bucket])
     response = client.get(url, {"key": key})
+    if not survives_in_url(key):
+        # Browsers would resolve its dot segments in a presigned URL: streamed.
+        assert response.status_code == 200, key
+        return b"".join(response.streaming_content)
     assert response.status_code == 302
     assert "response-content-disposition" in response["Location"]
     with urllib.request.urlopen(response["Location"], timeout=10) as answer:

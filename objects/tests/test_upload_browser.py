@@ -261,3 +261,17 @@ def test_pausing_in_the_panel_keeps_the_progress_it_showed(
     row.locator("[data-action=resume]").click()
     row.locator(".job-card[data-state=succeeded]").wait_for(timeout=60000)
     assert sha256_object(s3.client(), bucket, "slow.bin") == sha256_file(source)
+
+
+def test_the_upload_queue_marks_hidden_characters_of_file_names(
+    worker, live_server, page, browser_login, operator, endpoint, s3, bucket, tmp_path
+):
+    source = make_file(tmp_path / "rtl\u202egnp.exe", 10)
+    browser_login(operator)
+    page.goto(reverse("objects:upload", args=[endpoint.code, bucket]))
+    page.set_input_files("[data-upload-files]", str(source))
+    row = page.locator(".upload-item").first
+    row.locator(".job-card[data-state=succeeded]").wait_for(timeout=60000)
+    assert row.locator(".upload-name").inner_text() == "rtlU+202Egnp.exe"
+    assert row.locator(".job-target").inner_text().endswith("rtlU+202Egnp.exe")
+    assert s3.client().head_object(Bucket=bucket, Key="rtl\u202egnp.exe")["ContentLength"] == 10

@@ -44,6 +44,25 @@
     return Math.floor(s / 3600) + " h " + Math.floor((s % 3600) / 60) + " min";
   }
 
+  // Characters that are invisible or reorder the text around them (a file named
+  // "rtl\u202egnp.exe" would read "rtlexe.png"), shown as their code point, as
+  // the console's pages show them in keys.
+  var HIDDEN = /[\u0000-\u001f\u007f-\u00a0\u00ad\u061c\u180e\u2000-\u200f\u2028-\u202f\u205f-\u206f\ufeff\ufff9-\ufffb]/;
+
+  function showVisibly(element, text) {
+    element.textContent = "";
+    Array.prototype.forEach.call(text, function (char) {
+      if (HIDDEN.test(char)) {
+        var mark = document.createElement("mark");
+        mark.className = "ctl";
+        mark.textContent = "U+" + char.charCodeAt(0).toString(16).toUpperCase().padStart(4, "0");
+        element.appendChild(mark);
+      } else {
+        element.appendChild(document.createTextNode(char));
+      }
+    });
+  }
+
   // Speed over the last few seconds, from (time, bytes) samples.
   function Meter() {
     this.samples = [];
@@ -100,7 +119,7 @@
 
   Item.prototype.render = function () {
     var node = this.panel.template.content.firstElementChild.cloneNode(true);
-    node.querySelector(".upload-name").textContent = this.path;
+    showVisibly(node.querySelector(".upload-name"), this.path);
     this.node = node;
     this.bar = node.querySelector("progress");
     this.text = node.querySelector(".upload-text");
