@@ -31,8 +31,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from console import audit, jobs
 from console.access import get_endpoint_for_user
-from console.models import Job, Level
 from console.display import human_size
+from console.models import Job, Level
 from objects.models import Upload, UploadChunk
 from objects.tasks import IDLE_PAUSE
 

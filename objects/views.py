@@ -18,9 +18,9 @@ from django.views.decorators.clickjacking import xframe_options_sameorigin
 
 from console import s3
 from console.access import can, get_endpoint_for_user
+from console.display import human_size
 from console.models import Level
 from console.s3 import S3Error
-from console.display import human_size
 from objects import common
 from objects.forms import (
     PAGE_SIZES,

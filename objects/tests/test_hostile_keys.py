@@ -8,8 +8,7 @@ import pytest
 from django.urls import reverse
 from django.utils.http import urlencode
 
-from objects.common import parent_prefix
-from objects.common import survives_in_url
+from objects.common import parent_prefix, survives_in_url
 from objects.tests.hostile import KEYS, SCRIPT, body_for, renamed
 
 pytestmark = pytest.mark.s3
