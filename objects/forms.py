@@ -145,13 +145,38 @@ def _lines(text: str):
             yield number, line
 
 
+def printable_ascii(value: str) -> bool:
+    """What an HTTP header value may hold: no line break, no control character."""
+    return all(32 <= ord(c) <= 126 for c in value)
+
+
+class HeaderField(forms.CharField):
+    """A value sent as an HTTP header (Content-Type, Cache-Control, …).
+
+    A line break in it would end the header and start another: the request then
+    fails on the way, or worse, says something the person did not write.
+    """
+
+    def clean(self, value):
+        value = super().clean(value)
+        if not printable_ascii(value):
+            raise forms.ValidationError(
+                _(
+                    "This value is sent as an HTTP header: use printable ASCII only, "
+                    "without line breaks or control characters."
+                ),
+                code="header",
+            )
+        return value
+
+
 class MetadataForm(forms.Form):
     key = KeyField(widget=forms.HiddenInput)
-    content_type = forms.CharField(required=False, max_length=255)
-    cache_control = forms.CharField(required=False, max_length=1024)
-    content_disposition = forms.CharField(required=False, max_length=1024)
-    content_encoding = forms.CharField(required=False, max_length=255)
-    content_language = forms.CharField(required=False, max_length=255)
+    content_type = HeaderField(required=False, max_length=255)
+    cache_control = HeaderField(required=False, max_length=1024)
+    content_disposition = HeaderField(required=False, max_length=1024)
+    content_encoding = HeaderField(required=False, max_length=255)
+    content_language = HeaderField(required=False, max_length=255)
     expires = forms.DateTimeField(required=False, help_text=_("e.g. 2030-01-31 12:00"))
     metadata = forms.CharField(
         required=False,
@@ -175,9 +200,12 @@ class MetadataForm(forms.Form):
                     % {"n": number}
                 )
             value = value.strip()
-            if not value.isascii():
+            if not printable_ascii(value):
                 raise forms.ValidationError(
-                    _("Line %(n)d: metadata values travel in HTTP headers and must be ASCII.")
+                    _(
+                        "Line %(n)d: metadata values travel in HTTP headers and must be "
+                        "printable ASCII."
+                    )
                     % {"n": number}
                 )
             if len(value.encode()) > 2048:

@@ -33,6 +33,7 @@ from console import audit, jobs
 from console.access import get_endpoint_for_user
 from console.display import human_size
 from console.models import Job, Level
+from objects.forms import HeaderField, printable_ascii
 from objects.models import Upload, UploadChunk
 from objects.tasks import IDLE_PAUSE
 
@@ -83,11 +84,11 @@ class UploadForm(forms.Form):
     prefix = forms.CharField(required=False, max_length=1024, strip=False)
     path = forms.CharField(max_length=1024, strip=False, help_text=_("File name or folder path"))
     size = forms.IntegerField(min_value=0, max_value=MAX_OBJECT)
-    content_type = forms.CharField(required=False, max_length=255)
+    content_type = HeaderField(required=False, max_length=255)
     storage_class = forms.ChoiceField(required=False)
     acl = forms.ChoiceField(required=False, choices=CANNED_ACLS, label=_("Canned ACL"))
-    cache_control = forms.CharField(required=False, max_length=255)
-    content_disposition = forms.CharField(required=False, max_length=255)
+    cache_control = HeaderField(required=False, max_length=255)
+    content_disposition = HeaderField(required=False, max_length=255)
     metadata = forms.CharField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
@@ -117,21 +118,6 @@ class UploadForm(forms.Form):
             raise forms.ValidationError(_("A file path may not contain empty, “.” or “..” parts."))
         return path
 
-    def clean_header(self, name):
-        value = self.cleaned_data[name].strip()
-        if any(ord(c) < 32 or ord(c) > 126 for c in value):
-            raise forms.ValidationError(_("Use printable ASCII characters only."))
-        return value
-
-    def clean_content_type(self):
-        return self.clean_header("content_type")
-
-    def clean_cache_control(self):
-        return self.clean_header("cache_control")
-
-    def clean_content_disposition(self):
-        return self.clean_header("content_disposition")
-
     def clean_metadata(self):
         metadata = {}
         for line in self.cleaned_data["metadata"].splitlines():
@@ -147,7 +133,7 @@ class UploadForm(forms.Form):
                     _("“%(line)s”: write name: value; names use a-z, 0-9, “-”, “_” and “.”.")
                     % {"line": line.strip()[:60]}
                 )
-            if any(ord(c) < 32 or ord(c) > 126 for c in value):
+            if not printable_ascii(value):
                 raise forms.ValidationError(
                     _("The value of %(name)s must be printable ASCII.") % {"name": name}
                 )

@@ -216,3 +216,33 @@ def test_acl_canned_and_grants(s3, bucket, endpoint, operator, client_as):
     assert not any(g["Grantee"].get("URI") == all_users for g in grants)
     bad = client.post(url, {"key": "acl.txt", "grants": "READ nobody"}, HTTP_HX_REQUEST="true")
     assert bad.status_code == 400
+
+
+@pytest.mark.parametrize(
+    "field", ["content_type", "cache_control", "content_disposition", "content_encoding"]
+)
+def test_header_fields_with_line_breaks_are_refused_in_words_before_any_request(
+    field, s3, bucket, endpoint, operator, client_as
+):
+    raw = s3.client()
+    raw.put_object(Bucket=bucket, Key="h.txt", Body=b"x", ContentType="text/plain")
+    response = client_as(operator).post(
+        _url("metadata", endpoint, bucket),
+        {"key": "h.txt", field: "text/html\r\nX-Injected: 1"},
+        HTTP_HX_REQUEST="true",
+    )
+    assert response.status_code == 400
+    assert "sent as an HTTP header" in response.content.decode()
+    assert "could not be reached" not in response.content.decode()
+    assert raw.head_object(Bucket=bucket, Key="h.txt")["ContentType"] == "text/plain"
+
+
+def test_metadata_values_with_control_characters_are_refused(
+    bucket, endpoint, operator, client_as
+):
+    response = client_as(operator).post(
+        _url("metadata", endpoint, bucket),
+        {"key": "k", "metadata": "note: a\x01b"},
+        HTTP_HX_REQUEST="true",
+    )
+    assert response.status_code == 400 and "printable ASCII" in response.content.decode()

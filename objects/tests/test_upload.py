@@ -382,3 +382,15 @@ def test_upload_paused_for_silence_carries_on_when_the_browser_comes_back(
     assert done.error == ""
     assert sha256_object(s3.client(), bucket, "quiet.bin") == sha256_file(source)
     assert multipart_uploads(s3.client(), bucket) == []
+
+
+def test_upload_header_fields_with_line_breaks_are_refused_in_words(
+    client_as, operator, endpoint, bucket, tmp_path, staging
+):
+    source = make_file(tmp_path / "h.txt", 10)
+    response = create_upload(
+        client_as(operator), endpoint, bucket, source, cache_control="no-cache\r\nX-Evil: 1"
+    )
+    assert response.status_code == 400
+    assert "sent as an HTTP header" in response.json()["error"]
+    assert not Upload.objects.exists()
