@@ -101,6 +101,10 @@ MESSAGES = {
     ),
     "SlowDown": _("The storage service asks to slow down; try again shortly."),
     "TooManyBuckets": _("The account has reached its limit on the number of buckets."),
+    "UserSuspended": _(
+        "The user behind these credentials is suspended on this endpoint; "
+        "its administrator must re-enable it."
+    ),
     "XAmzContentSHA256Mismatch": _("The data was damaged on the way (checksum mismatch)."),
     # Our own codes for failures that never reached an S3 answer.
     "DnsFailure": _("The endpoint's host name could not be resolved (DNS). Check the URL."),
@@ -118,6 +122,10 @@ MESSAGES = {
     "504": _("A gateway in front of the storage service timed out (HTTP 504); try again."),
     "TlsFailure": _(
         "The TLS connection failed: the certificate is not trusted or does not match the host."
+    ),
+    "NotTls": _(
+        "The endpoint does not speak TLS on this port (is it plain HTTP?). "
+        "Use an http:// URL, or the port where it serves https."
     ),
     "Timeout": _("The endpoint did not answer in time."),
     "NoCredentials": _("The endpoint has no usable credentials."),
@@ -264,6 +272,31 @@ def _cause_chain(exc: BaseException):
         exc = exc.__cause__ or exc.__context__
 
 
+# What OpenSSL says when the other side answers a TLS hello with something that
+# is not TLS at all, such as a plain HTTP error page ("record layer failure" is
+# OpenSSL 3.2's name for WRONG_VERSION_NUMBER).
+NOT_TLS_REASONS = {
+    "WRONG_VERSION_NUMBER",
+    "RECORD_LAYER_FAILURE",
+    "PACKET_LENGTH_TOO_LONG",
+    "UNKNOWN_PROTOCOL",
+    "HTTP_REQUEST",
+}
+
+
+def _tls_code(exc: BaseException) -> str:
+    """NotTls when the port speaks no TLS; TlsFailure for certificates and the rest."""
+    for item in _cause_chain(exc):
+        if isinstance(item, ssl.SSLCertVerificationError):
+            return "TlsFailure"
+        if isinstance(item, ssl.SSLError) and getattr(item, "reason", "") in NOT_TLS_REASONS:
+            return "NotTls"
+    text = str(exc).upper().replace(" ", "_")
+    if any(reason in text for reason in NOT_TLS_REASONS):
+        return "NotTls"
+    return "TlsFailure"
+
+
 def _connection_code(exc: BaseException) -> str:
     for item in _cause_chain(exc):
         if isinstance(item, socket.gaierror):
@@ -273,7 +306,7 @@ def _connection_code(exc: BaseException) -> str:
         if isinstance(item, ConnectionResetError):
             return "ConnectionClosed"
         if isinstance(item, ssl.SSLError):
-            return "TlsFailure"
+            return _tls_code(exc)
         if isinstance(item, (TimeoutError, socket.timeout)):
             return "Timeout"
     text = str(exc)
@@ -293,7 +326,7 @@ def translate(exc: BaseException) -> S3Error:
     if isinstance(exc, SecretUnreadable):
         return S3Error("SecretUnreadable")
     if isinstance(exc, SSLError):
-        return S3Error("TlsFailure")
+        return S3Error(_tls_code(exc))
     if isinstance(exc, (ConnectTimeoutError, ReadTimeoutError)):
         return S3Error("Timeout")
     if isinstance(exc, EndpointConnectionError):
@@ -362,7 +395,12 @@ def build_config(
         "region_name": endpoint.region or preset.fixed_region or preset.default_region,
         "connect_timeout": connect_timeout or settings.S3_CONNECT_TIMEOUT,
         "read_timeout": read_timeout or settings.S3_READ_TIMEOUT,
-        "retries": {"mode": "standard", "max_attempts": max_attempts or settings.S3_MAX_ATTEMPTS},
+        # botocore's `max_attempts` counts retries after the first try;
+        # `total_max_attempts` counts every try, which is what S3_MAX_ATTEMPTS means.
+        "retries": {
+            "mode": "standard",
+            "total_max_attempts": max(1, max_attempts or settings.S3_MAX_ATTEMPTS),
+        },
         "s3": {"addressing_style": endpoint.addressing_style or Addressing.AUTO},
         "max_pool_connections": 20,
     }
@@ -393,6 +431,7 @@ def client_for(endpoint, *, probe: bool = False, transfer: bool = False) -> Base
         transfer,
         settings.S3_CONNECT_TIMEOUT,
         settings.S3_READ_TIMEOUT,
+        settings.S3_MAX_ATTEMPTS,
     )
     client = _clients.get(key)
     if client is not None:
