@@ -13,6 +13,7 @@ import socket
 import ssl
 import threading
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -53,7 +54,9 @@ MESSAGES = {
     "BucketAlreadyExists": _(
         "That bucket name is taken by someone else; bucket names are global. Pick another."
     ),
-    "BucketAlreadyOwnedByYou": _("You already own a bucket with that name."),
+    "BucketAlreadyOwnedByYou": _(
+        "You already own a bucket with that name: it exists and is yours, so nothing was created."
+    ),
     "BucketNotEmpty": _("The bucket is not empty; delete its objects first."),
     "EntityTooLarge": _("The upload is larger than the provider allows in one request."),
     "EntityTooSmall": _("A part of a multipart upload is smaller than the 5 MiB minimum."),
@@ -416,19 +419,38 @@ def build_config(
     return Config(**options)
 
 
+# Reads made while a page is drawn (an object's tags and ACL, a bucket's settings
+# panels) are tried once: the page says at once that a part is unavailable, where
+# retrying a failing call would hold the whole page up and show the same error.
+_one_attempt: ContextVar[bool] = ContextVar("s3_one_attempt", default=False)
+
+
+@contextmanager
+def single_attempt():
+    """`with single_attempt(): ...` makes each S3 call inside it once, without retries."""
+    token = _one_attempt.set(True)
+    try:
+        yield
+    finally:
+        _one_attempt.reset(token)
+
+
 def client_for(endpoint, *, probe: bool = False, transfer: bool = False) -> BaseClient:
     """A boto3 S3 client for a stored endpoint.
 
     `probe=True` gives a client with one attempt and short timeouts, for the
     connection test, so that its answer comes quickly and says what happened.
     `transfer=True` gives the client for bodies sent with Content-MD5 (parts and
-    small files), which leaves the body out of the signature.
+    small files), which leaves the body out of the signature. Inside
+    `single_attempt()` the client makes one attempt per call.
     """
+    once = _one_attempt.get() and not probe
     key = (
         endpoint.pk,
         endpoint.updated_at,
         probe,
         transfer,
+        once,
         settings.S3_CONNECT_TIMEOUT,
         settings.S3_READ_TIMEOUT,
         settings.S3_MAX_ATTEMPTS,
@@ -442,7 +464,7 @@ def client_for(endpoint, *, probe: bool = False, transfer: bool = False) -> Base
             # Clients of an older version of this endpoint are stale.
             for stale in [k for k in _clients if k[0] == endpoint.pk and k[1] != key[1]]:
                 del _clients[stale]
-            client = _build_client(endpoint, probe, transfer)
+            client = _build_client(endpoint, probe, transfer, once)
             _clients[key] = client
     return client
 
@@ -463,13 +485,13 @@ def parse_timestamp(value):
     return botocore_parse_timestamp(value)
 
 
-def _build_client(endpoint, probe: bool, transfer: bool) -> BaseClient:
+def _build_client(endpoint, probe: bool, transfer: bool, once: bool = False) -> BaseClient:
     with s3_errors():
         config = build_config(
             endpoint,
             connect_timeout=min(settings.S3_CONNECT_TIMEOUT, 5) if probe else None,
             read_timeout=min(settings.S3_READ_TIMEOUT, 10) if probe else None,
-            max_attempts=1 if probe else None,
+            max_attempts=1 if probe or once else None,
             transfer=transfer,
         )
         core = botocore.session.get_session()

@@ -361,18 +361,23 @@ def detail(request, code, bucket):
 
 
 def _side_panels(ctx, endpoint, bucket, key, version):
-    """Tags and ACL: each may be refused or unsupported on its own."""
-    try:
-        ctx["tags"] = s3.get_object_tags(endpoint, bucket, key, version)
-    except S3Error as err:
-        ctx["tags_error"] = err
-    if version:
-        return
-    try:
-        ctx["acl"] = s3.get_object_acl(endpoint, bucket, key)
-    except S3Error as err:
-        ctx["acl_error"] = err
-        return
+    """Tags and ACL: each may be refused, unsupported or failing on its own.
+
+    Each is read once, without retries: a side panel that fails says so at once
+    rather than holding the page up while the same failure repeats.
+    """
+    with s3.single_attempt():
+        try:
+            ctx["tags"] = s3.get_object_tags(endpoint, bucket, key, version)
+        except S3Error as err:
+            ctx["tags_error"] = err
+        if version:
+            return
+        try:
+            ctx["acl"] = s3.get_object_acl(endpoint, bucket, key)
+        except S3Error as err:
+            ctx["acl_error"] = err
+            return
     owner = ctx["acl"].get("Owner") or {}
     ctx["acl_owner"] = owner.get("DisplayName") or owner.get("ID", "")
     ctx["acl_grants"] = [

@@ -14,6 +14,7 @@ import ssl
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import urlsplit
 
 LIST_BUCKETS_XML = (
     '<?xml version="1.0" encoding="UTF-8"?>'
@@ -38,11 +39,15 @@ class _Handler(BaseHTTPRequestHandler):
     request_id = "fake-request-1"
     # Every request answered, as "METHOD path", so tests can count the tries.
     hits: list[str] = []
+    # Other answers for some subresources: {"acl": (500, body)} fails GET ?acl only.
+    answers: dict[str, tuple[int, str]] = {}
 
     def _answer(self):
         self.hits.append(f"{self.command} {self.path}")
-        payload = self.body.encode()
-        self.send_response(self.status)
+        subresource = urlsplit(self.path).query.split("&")[0].split("=")[0]
+        status, body = self.answers.get(subresource, (self.status, self.body))
+        payload = body.encode()
+        self.send_response(status)
         self.send_header("Content-Type", "application/xml")
         self.send_header("Content-Length", str(len(payload)))
         self.send_header("x-amz-request-id", self.request_id)
@@ -57,15 +62,23 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 class FakeS3:
-    """An HTTP(S) server on 127.0.0.1 that gives every request the same answer."""
+    """An HTTP(S) server on 127.0.0.1 that gives every request the same answer.
 
-    def __init__(self, *, status=200, body=LIST_BUCKETS_XML, request_id="fake-request-1", tls=None):
+    `answers` gives some subresources their own: {"acl": (500, "...")}.
+    """
+
+    def __init__(
+        self,
+        *,
+        status=200,
+        body=LIST_BUCKETS_XML,
+        request_id="fake-request-1",
+        tls=None,
+        answers=None,
+    ):
         self.hits: list[str] = []
-        handler = type(
-            "Handler",
-            (_Handler,),
-            {"status": status, "body": body, "request_id": request_id, "hits": self.hits},
-        )
+        attrs = {"status": status, "body": body, "request_id": request_id, "hits": self.hits}
+        handler = type("Handler", (_Handler,), {**attrs, "answers": answers or {}})
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self.server.daemon_threads = True
         if tls is not None:
