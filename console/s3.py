@@ -598,9 +598,35 @@ def _bucket_call(endpoint, operation: str, **params) -> dict:
     return response
 
 
+def _owned_bucket(endpoint, name: str) -> S3Error | None:
+    """BucketAlreadyOwnedByYou when these credentials can already open `name`, else None.
+
+    Asking again for a bucket one owns succeeds in us-east-1 (AWS, Ceph's gateway and
+    moto all answer 200 and change nothing), so the CreateBucket answer alone cannot
+    say whether a bucket was made. A bucket that is missing (404) or someone else's
+    (403) is left to CreateBucket, whose answer then says which.
+    """
+    try:
+        with s3_errors():
+            response = client_for(endpoint).head_bucket(Bucket=name)
+    except S3Error as err:
+        if err.status and 300 <= err.status < 500:
+            return None
+        raise
+    return S3Error(
+        "BucketAlreadyOwnedByYou",
+        request_id=request_id_of(response),
+        operation="HeadBucket",
+    )
+
+
 def create_bucket(
     endpoint, name: str, *, acl: str = "", location: str = "", object_lock: bool = False
 ) -> dict:
+    """CreateBucket, after HeadBucket made sure no bucket of that name is ours already."""
+    owned = _owned_bucket(endpoint, name)
+    if owned is not None:
+        raise owned
     params: dict = {"Bucket": name}
     if acl:
         params["ACL"] = acl
