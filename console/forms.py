@@ -50,6 +50,7 @@ class EndpointForm(forms.ModelForm):
             "verify_tls",
             "ca_bundle",
             "browser_reachable",
+            "share_links",
             "access_key_id",
             "session_expires_at",
         ]
@@ -59,6 +60,7 @@ class EndpointForm(forms.ModelForm):
             "verify_tls": _("Verify TLS certificates"),
             "ca_bundle": _("CA bundle (PEM)"),
             "browser_reachable": _("Browsers can reach this endpoint directly"),
+            "share_links": _("Share links allowed"),
             "internal": _("Internal endpoint (Aliyun OSS, from inside the VPC)"),
         }
         help_texts = {
@@ -85,7 +87,7 @@ class EndpointForm(forms.ModelForm):
                 "clear_session_token",
             ),
         ),
-        (_("Connection"), ("verify_tls", "ca_bundle", "browser_reachable")),
+        (_("Connection"), ("verify_tls", "ca_bundle", "browser_reachable", "share_links")),
     )
 
     def groups(self):

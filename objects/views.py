@@ -475,7 +475,7 @@ def download(request, code, bucket):
     endpoint = get_endpoint_for_user(request, code, Level.VIEWER)
     key, version = common.key_and_version(request.GET)
     disposition = common.attachment(key)
-    if endpoint.browser_reachable:
+    if endpoint.presigned_downloads:
         target = s3.presign_get(
             endpoint, bucket, key, expires=300, disposition=disposition, version_id=version
         )

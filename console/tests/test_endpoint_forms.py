@@ -195,6 +195,27 @@ def test_session_token_needs_an_expiry():
     assert endpoint.session_state() == "valid"
 
 
+def test_administrator_turns_share_links_off_per_endpoint(client, admin_user, make_endpoint):
+    endpoint = make_endpoint("https://s3.example.org", name="Storage")
+    assert endpoint.share_links
+    client.force_login(admin_user)
+    form = client.get(reverse("endpoint_edit", args=[endpoint.code])).content.decode()
+    assert 'name="share_links"' in form and "Share links allowed" in form
+    # An unticked checkbox is not sent at all.
+    response = client.post(reverse("endpoint_edit", args=[endpoint.code]), _data(secret_key=""))
+    assert response.status_code == 302
+    endpoint.refresh_from_db()
+    assert not endpoint.share_links and not endpoint.presigned_downloads
+    page = client.get(reverse("endpoint_detail", args=[endpoint.code])).content.decode()
+    assert "turned off (downloads go through the console)" in page
+    client.post(
+        reverse("endpoint_edit", args=[endpoint.code]),
+        _data(secret_key="", share_links="on", browser_reachable="on"),
+    )
+    endpoint.refresh_from_db()
+    assert endpoint.share_links and endpoint.presigned_downloads
+
+
 def test_new_endpoint_needs_a_secret():
     form = _form(secret_key="")
     assert "secret key is required" in str(form.errors["secret_key"])
