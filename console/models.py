@@ -95,14 +95,18 @@ class Endpoint(models.Model):
         """Whether a download may redirect the browser to a presigned URL."""
         return self.browser_reachable and self.share_links
 
+    # Temporary credentials are warned about on every page of the endpoint from a
+    # day before they expire, so that someone can fetch new ones in working hours.
+    SESSION_WARNING = timedelta(hours=24)
+
     def session_state(self, now=None) -> str:
-        """'', 'valid', 'expiring' (within an hour) or 'expired'."""
+        """'', 'valid', 'expiring' (within SESSION_WARNING) or 'expired'."""
         if not self.has_session_token or not self.session_expires_at:
             return ""
         now = now or timezone.now()
         if self.session_expires_at <= now:
             return "expired"
-        if self.session_expires_at - now <= timedelta(hours=1):
+        if self.session_expires_at - now <= self.SESSION_WARNING:
             return "expiring"
         return "valid"
 
