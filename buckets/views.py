@@ -174,7 +174,9 @@ def panel(request, code, bucket, slug):
 def _read(panel, pctx, ctx) -> dict:
     """The panel's current state, and how it stands: ok / not configured / not supported."""
     try:
-        state = panel.read(pctx)
+        # Panels load with the page: one attempt, so a failing one says so at once.
+        with s3.single_attempt():
+            state = panel.read(pctx)
         ctx["status"] = "ok"
         return state
     except s3.S3Error as err:

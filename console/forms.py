@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 from cryptography import x509
@@ -12,6 +13,43 @@ from django.utils.translation import gettext_lazy as _
 
 from console.models import AuditEntry, Endpoint, Level
 from console.providers import Provider, preset_for
+
+
+class ExpiryField(forms.DateTimeField):
+    """A local date and time, or Unix seconds (COS's getSTS hands out ExpiredTime so).
+
+    Both are bounded to 2000–2100: anything outside is a typing slip (or
+    milliseconds), and a date near year 9999 would overflow on its way to UTC.
+    """
+
+    default_error_messages = {
+        "invalid": _("Enter a date and time (2030-01-31 18:00) or Unix seconds (1896112800)."),
+    }
+    EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+    LATEST = datetime(2100, 1, 1, tzinfo=UTC)
+
+    def to_python(self, value):
+        text = value.strip() if isinstance(value, str) else value
+        if isinstance(text, str) and re.fullmatch(r"[0-9]+", text):
+            # Length first: int() of thousands of digits is refused by Python itself.
+            seconds = int(text) if len(text) <= 12 else None
+            low, high = int(self.EARLIEST.timestamp()), int(self.LATEST.timestamp())
+            if seconds is None or not low <= seconds <= high:
+                raise forms.ValidationError(
+                    _(
+                        "As Unix seconds, the expiry is a number from %(low)d (year 2000) "
+                        "to %(high)d (year 2100); milliseconds have three digits more."
+                    )
+                    % {"low": low, "high": high},
+                    code="out_of_range",
+                )
+            return datetime.fromtimestamp(seconds, tz=UTC)
+        moment = super().to_python(value)
+        if moment is not None and not self.EARLIEST <= moment <= self.LATEST:
+            raise forms.ValidationError(
+                _("The expiry must fall between the years 2000 and 2100."), code="out_of_range"
+            )
+        return moment
 
 
 class EndpointForm(forms.ModelForm):
@@ -32,10 +70,13 @@ class EndpointForm(forms.ModelForm):
     clear_session_token = forms.BooleanField(
         label=_("Remove the stored session token"), required=False
     )
-    session_expires_at = forms.DateTimeField(
+    # A text input, not datetime-local: a browser's date picker takes no Unix seconds.
+    session_expires_at = ExpiryField(
         label=_("Session token expires at"),
         required=False,
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+        widget=forms.DateTimeInput(
+            format="%Y-%m-%d %H:%M", attrs={"placeholder": "2030-01-31 18:00 or 1896112800"}
+        ),
     )
 
     class Meta:
@@ -50,6 +91,7 @@ class EndpointForm(forms.ModelForm):
             "verify_tls",
             "ca_bundle",
             "browser_reachable",
+            "share_links",
             "access_key_id",
             "session_expires_at",
         ]
@@ -59,6 +101,7 @@ class EndpointForm(forms.ModelForm):
             "verify_tls": _("Verify TLS certificates"),
             "ca_bundle": _("CA bundle (PEM)"),
             "browser_reachable": _("Browsers can reach this endpoint directly"),
+            "share_links": _("Share links allowed"),
             "internal": _("Internal endpoint (Aliyun OSS, from inside the VPC)"),
         }
         help_texts = {
@@ -85,7 +128,7 @@ class EndpointForm(forms.ModelForm):
                 "clear_session_token",
             ),
         ),
-        (_("Connection"), ("verify_tls", "ca_bundle", "browser_reachable")),
+        (_("Connection"), ("verify_tls", "ca_bundle", "browser_reachable", "share_links")),
     )
 
     def groups(self):
@@ -96,10 +139,11 @@ class EndpointForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         editing = self.instance.pk is not None
         self.fields["provider"].widget.attrs["data-preset-switch"] = "1"
-        # datetime-local sends no zone: say which one the time is read in.
+        # A date and time typed in carries no zone: say which one it is read in.
         self.fields["session_expires_at"].help_text = _(
-            "Required with a session token; the time is read in %(zone)s. "
-            "The console warns an hour before it passes."
+            "Required with a session token: a date and time, read in %(zone)s, or Unix "
+            "seconds (COS's ExpiredTime). Every page of the endpoint warns a day before it "
+            "passes."
         ) % {"zone": timezone.get_current_timezone_name()}
         if editing:
             self.fields["secret_key"].help_text = _("Leave blank to keep the stored secret.")

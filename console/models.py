@@ -40,6 +40,15 @@ class Endpoint(models.Model):
     ca_bundle = models.TextField(blank=True, help_text=_("PEM certificates to trust."))
     # When browsers cannot reach the endpoint, downloads stream through the console.
     browser_reachable = models.BooleanField(default=True)
+    # Presigned URLs leave the console and carry the endpoint's session token, if
+    # it has one; with this off none is made, and downloads stream through us.
+    share_links = models.BooleanField(
+        default=True,
+        help_text=_(
+            "When off, nobody can make share links or upload forms for this endpoint, "
+            "and downloads stream through the console."
+        ),
+    )
     access_key_id = models.CharField(max_length=200)
     # Ciphertext only; see console/crypto.py. Never rendered, logged or audited.
     secret_key_encrypted = models.TextField()
@@ -81,14 +90,23 @@ class Endpoint(models.Model):
     def has_session_token(self) -> bool:
         return bool(self.session_token_encrypted)
 
+    @property
+    def presigned_downloads(self) -> bool:
+        """Whether a download may redirect the browser to a presigned URL."""
+        return self.browser_reachable and self.share_links
+
+    # Temporary credentials are warned about on every page of the endpoint from a
+    # day before they expire, so that someone can fetch new ones in working hours.
+    SESSION_WARNING = timedelta(hours=24)
+
     def session_state(self, now=None) -> str:
-        """'', 'valid', 'expiring' (within an hour) or 'expired'."""
+        """'', 'valid', 'expiring' (within SESSION_WARNING) or 'expired'."""
         if not self.has_session_token or not self.session_expires_at:
             return ""
         now = now or timezone.now()
         if self.session_expires_at <= now:
             return "expired"
-        if self.session_expires_at - now <= timedelta(hours=1):
+        if self.session_expires_at - now <= self.SESSION_WARNING:
             return "expiring"
         return "valid"
 

@@ -13,6 +13,7 @@ import socket
 import ssl
 import threading
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -53,7 +54,9 @@ MESSAGES = {
     "BucketAlreadyExists": _(
         "That bucket name is taken by someone else; bucket names are global. Pick another."
     ),
-    "BucketAlreadyOwnedByYou": _("You already own a bucket with that name."),
+    "BucketAlreadyOwnedByYou": _(
+        "You already own a bucket with that name: it exists and is yours, so nothing was created."
+    ),
     "BucketNotEmpty": _("The bucket is not empty; delete its objects first."),
     "EntityTooLarge": _("The upload is larger than the provider allows in one request."),
     "EntityTooSmall": _("A part of a multipart upload is smaller than the 5 MiB minimum."),
@@ -101,6 +104,10 @@ MESSAGES = {
     ),
     "SlowDown": _("The storage service asks to slow down; try again shortly."),
     "TooManyBuckets": _("The account has reached its limit on the number of buckets."),
+    "UserSuspended": _(
+        "The user behind these credentials is suspended on this endpoint; "
+        "its administrator must re-enable it."
+    ),
     "XAmzContentSHA256Mismatch": _("The data was damaged on the way (checksum mismatch)."),
     # Our own codes for failures that never reached an S3 answer.
     "DnsFailure": _("The endpoint's host name could not be resolved (DNS). Check the URL."),
@@ -118,6 +125,10 @@ MESSAGES = {
     "504": _("A gateway in front of the storage service timed out (HTTP 504); try again."),
     "TlsFailure": _(
         "The TLS connection failed: the certificate is not trusted or does not match the host."
+    ),
+    "NotTls": _(
+        "The endpoint does not speak TLS on this port (is it plain HTTP?). "
+        "Use an http:// URL, or the port where it serves https."
     ),
     "Timeout": _("The endpoint did not answer in time."),
     "NoCredentials": _("The endpoint has no usable credentials."),
@@ -264,6 +275,31 @@ def _cause_chain(exc: BaseException):
         exc = exc.__cause__ or exc.__context__
 
 
+# What OpenSSL says when the other side answers a TLS hello with something that
+# is not TLS at all, such as a plain HTTP error page ("record layer failure" is
+# OpenSSL 3.2's name for WRONG_VERSION_NUMBER).
+NOT_TLS_REASONS = {
+    "WRONG_VERSION_NUMBER",
+    "RECORD_LAYER_FAILURE",
+    "PACKET_LENGTH_TOO_LONG",
+    "UNKNOWN_PROTOCOL",
+    "HTTP_REQUEST",
+}
+
+
+def _tls_code(exc: BaseException) -> str:
+    """NotTls when the port speaks no TLS; TlsFailure for certificates and the rest."""
+    for item in _cause_chain(exc):
+        if isinstance(item, ssl.SSLCertVerificationError):
+            return "TlsFailure"
+        if isinstance(item, ssl.SSLError) and getattr(item, "reason", "") in NOT_TLS_REASONS:
+            return "NotTls"
+    text = str(exc).upper().replace(" ", "_")
+    if any(reason in text for reason in NOT_TLS_REASONS):
+        return "NotTls"
+    return "TlsFailure"
+
+
 def _connection_code(exc: BaseException) -> str:
     for item in _cause_chain(exc):
         if isinstance(item, socket.gaierror):
@@ -273,7 +309,7 @@ def _connection_code(exc: BaseException) -> str:
         if isinstance(item, ConnectionResetError):
             return "ConnectionClosed"
         if isinstance(item, ssl.SSLError):
-            return "TlsFailure"
+            return _tls_code(exc)
         if isinstance(item, (TimeoutError, socket.timeout)):
             return "Timeout"
     text = str(exc)
@@ -293,7 +329,7 @@ def translate(exc: BaseException) -> S3Error:
     if isinstance(exc, SecretUnreadable):
         return S3Error("SecretUnreadable")
     if isinstance(exc, SSLError):
-        return S3Error("TlsFailure")
+        return S3Error(_tls_code(exc))
     if isinstance(exc, (ConnectTimeoutError, ReadTimeoutError)):
         return S3Error("Timeout")
     if isinstance(exc, EndpointConnectionError):
@@ -362,7 +398,12 @@ def build_config(
         "region_name": endpoint.region or preset.fixed_region or preset.default_region,
         "connect_timeout": connect_timeout or settings.S3_CONNECT_TIMEOUT,
         "read_timeout": read_timeout or settings.S3_READ_TIMEOUT,
-        "retries": {"mode": "standard", "max_attempts": max_attempts or settings.S3_MAX_ATTEMPTS},
+        # botocore's `max_attempts` counts retries after the first try;
+        # `total_max_attempts` counts every try, which is what S3_MAX_ATTEMPTS means.
+        "retries": {
+            "mode": "standard",
+            "total_max_attempts": max(1, max_attempts or settings.S3_MAX_ATTEMPTS),
+        },
         "s3": {"addressing_style": endpoint.addressing_style or Addressing.AUTO},
         "max_pool_connections": 20,
     }
@@ -378,21 +419,41 @@ def build_config(
     return Config(**options)
 
 
+# Reads made while a page is drawn (an object's tags and ACL, a bucket's settings
+# panels) are tried once: the page says at once that a part is unavailable, where
+# retrying a failing call would hold the whole page up and show the same error.
+_one_attempt: ContextVar[bool] = ContextVar("s3_one_attempt", default=False)
+
+
+@contextmanager
+def single_attempt():
+    """`with single_attempt(): ...` makes each S3 call inside it once, without retries."""
+    token = _one_attempt.set(True)
+    try:
+        yield
+    finally:
+        _one_attempt.reset(token)
+
+
 def client_for(endpoint, *, probe: bool = False, transfer: bool = False) -> BaseClient:
     """A boto3 S3 client for a stored endpoint.
 
     `probe=True` gives a client with one attempt and short timeouts, for the
     connection test, so that its answer comes quickly and says what happened.
     `transfer=True` gives the client for bodies sent with Content-MD5 (parts and
-    small files), which leaves the body out of the signature.
+    small files), which leaves the body out of the signature. Inside
+    `single_attempt()` the client makes one attempt per call.
     """
+    once = _one_attempt.get() and not probe
     key = (
         endpoint.pk,
         endpoint.updated_at,
         probe,
         transfer,
+        once,
         settings.S3_CONNECT_TIMEOUT,
         settings.S3_READ_TIMEOUT,
+        settings.S3_MAX_ATTEMPTS,
     )
     client = _clients.get(key)
     if client is not None:
@@ -403,7 +464,7 @@ def client_for(endpoint, *, probe: bool = False, transfer: bool = False) -> Base
             # Clients of an older version of this endpoint are stale.
             for stale in [k for k in _clients if k[0] == endpoint.pk and k[1] != key[1]]:
                 del _clients[stale]
-            client = _build_client(endpoint, probe, transfer)
+            client = _build_client(endpoint, probe, transfer, once)
             _clients[key] = client
     return client
 
@@ -424,13 +485,13 @@ def parse_timestamp(value):
     return botocore_parse_timestamp(value)
 
 
-def _build_client(endpoint, probe: bool, transfer: bool) -> BaseClient:
+def _build_client(endpoint, probe: bool, transfer: bool, once: bool = False) -> BaseClient:
     with s3_errors():
         config = build_config(
             endpoint,
             connect_timeout=min(settings.S3_CONNECT_TIMEOUT, 5) if probe else None,
             read_timeout=min(settings.S3_READ_TIMEOUT, 10) if probe else None,
-            max_attempts=1 if probe else None,
+            max_attempts=1 if probe or once else None,
             transfer=transfer,
         )
         core = botocore.session.get_session()
@@ -537,9 +598,35 @@ def _bucket_call(endpoint, operation: str, **params) -> dict:
     return response
 
 
+def _owned_bucket(endpoint, name: str) -> S3Error | None:
+    """BucketAlreadyOwnedByYou when these credentials can already open `name`, else None.
+
+    Asking again for a bucket one owns succeeds in us-east-1 (AWS, Ceph's gateway and
+    moto all answer 200 and change nothing), so the CreateBucket answer alone cannot
+    say whether a bucket was made. A bucket that is missing (404) or someone else's
+    (403) is left to CreateBucket, whose answer then says which.
+    """
+    try:
+        with s3_errors():
+            response = client_for(endpoint).head_bucket(Bucket=name)
+    except S3Error as err:
+        if err.status and 300 <= err.status < 500:
+            return None
+        raise
+    return S3Error(
+        "BucketAlreadyOwnedByYou",
+        request_id=request_id_of(response),
+        operation="HeadBucket",
+    )
+
+
 def create_bucket(
     endpoint, name: str, *, acl: str = "", location: str = "", object_lock: bool = False
 ) -> dict:
+    """CreateBucket, after HeadBucket made sure no bucket of that name is ours already."""
+    owned = _owned_bucket(endpoint, name)
+    if owned is not None:
+        raise owned
     params: dict = {"Bucket": name}
     if acl:
         params["ACL"] = acl

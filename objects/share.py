@@ -1,4 +1,9 @@
-"""Share links (SPEC O5): presigned GET or PUT URLs and a presigned POST form."""
+"""Share links (SPEC O5): presigned GET or PUT URLs and a presigned POST form.
+
+An administrator may turn them off per endpoint (`Endpoint.share_links`): a
+presigned URL leaves the console for good, and on an endpoint with temporary
+credentials it carries the session token.
+"""
 
 from __future__ import annotations
 
@@ -36,7 +41,10 @@ def share(request, code, bucket):
         "post_form": PostPolicyForm(initial={"key": key}),
     }
     status = 200
-    if request.method == "POST" and form.is_valid():
+    if request.method == "POST" and not endpoint.share_links:
+        # The page says links are off; nothing is presigned.
+        status = 403
+    elif request.method == "POST" and form.is_valid():
         method, expires = form.cleaned_data["method"], form.cleaned_data["expires"]
         if method == "PUT" and not ctx["can_change"]:
             form.add_error("method", _("Upload links need the operator level on this endpoint."))
@@ -72,7 +80,9 @@ def share_post(request, code, bucket):
     form = PostPolicyForm(request.POST or None, initial={"key": request.GET.get("key", "")})
     ctx = {"endpoint": endpoint, "bucket": bucket, "post_form": form}
     status = 200
-    if request.method == "POST":
+    if request.method == "POST" and not endpoint.share_links:
+        status = 403
+    elif request.method == "POST":
         if form.is_valid():
             data = form.cleaned_data
             try:

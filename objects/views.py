@@ -362,18 +362,23 @@ def detail(request, code, bucket):
 
 
 def _side_panels(ctx, endpoint, bucket, key, version):
-    """Tags and ACL: each may be refused or unsupported on its own."""
-    try:
-        ctx["tags"] = s3.get_object_tags(endpoint, bucket, key, version)
-    except S3Error as err:
-        ctx["tags_error"] = err
-    if version:
-        return
-    try:
-        ctx["acl"] = s3.get_object_acl(endpoint, bucket, key)
-    except S3Error as err:
-        ctx["acl_error"] = err
-        return
+    """Tags and ACL: each may be refused, unsupported or failing on its own.
+
+    Each is read once, without retries: a side panel that fails says so at once
+    rather than holding the page up while the same failure repeats.
+    """
+    with s3.single_attempt():
+        try:
+            ctx["tags"] = s3.get_object_tags(endpoint, bucket, key, version)
+        except S3Error as err:
+            ctx["tags_error"] = err
+        if version:
+            return
+        try:
+            ctx["acl"] = s3.get_object_acl(endpoint, bucket, key)
+        except S3Error as err:
+            ctx["acl_error"] = err
+            return
     owner = ctx["acl"].get("Owner") or {}
     ctx["acl_owner"] = owner.get("DisplayName") or owner.get("ID", "")
     ctx["acl_grants"] = [
@@ -471,7 +476,7 @@ def download(request, code, bucket):
     endpoint = get_endpoint_for_user(request, code, Level.VIEWER)
     key, version = common.key_and_version(request.GET)
     disposition = common.attachment(key)
-    if endpoint.browser_reachable and common.survives_in_url(key):
+    if endpoint.presigned_downloads and common.survives_in_url(key):
         target = s3.presign_get(
             endpoint, bucket, key, expires=300, disposition=disposition, version_id=version
         )

@@ -11,14 +11,16 @@ _ids = itertools.count()
 def s3_calls(endpoint):
     """The S3 operations the console sends for `endpoint`, in order.
 
-    A botocore hook on each of the endpoint's (cached) clients, the plain one and
-    the one that sends upload bodies, sees every request before it leaves, so an
-    empty list proves that nothing was sent.
+    A botocore hook on each of the endpoint's (cached) clients, the plain one, the
+    one that sends upload bodies and the one-attempt one that reads settings panels,
+    sees every request before it leaves, so an empty list proves that nothing was sent.
     """
     from console import s3
 
     calls: list[str] = []
     clients = [s3.client_for(endpoint), s3.client_for(endpoint, transfer=True)]
+    with s3.single_attempt():
+        clients.append(s3.client_for(endpoint))
     unique = f"count-calls-{next(_ids)}"
 
     def count(model, **kwargs):

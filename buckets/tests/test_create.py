@@ -57,26 +57,40 @@ def test_cos_endpoint_requires_appid_suffix_before_any_request(client_as, manage
     assert "ConnectionRefused" not in body and "refused the connection" not in body
 
 
-def test_existing_bucket_is_explained_in_words(client_as, manager, endpoint, bucket):
-    response = _create(client_as(manager), endpoint, name=bucket)
-    body = response.content.decode()
-    # The endpoint answers BucketAlreadyOwnedByYou or BucketAlreadyExists (moto and
-    # Ceph differ; us-east-1 may even accept it again), each in words.
-    if response.status_code == 302:
-        return
-    assert response.status_code == 200
-    assert (
-        "You already own a bucket with that name." in body
-        or "That bucket name is taken by someone else" in body
+def test_creating_a_bucket_you_already_own_says_it_exists_and_is_yours(
+    client_as, manager, endpoint, bucket, s3, s3_calls
+):
+    # moto and Ceph's gateway both answer a second CreateBucket in us-east-1 with
+    # 200, so the console asks HeadBucket first and sends no CreateBucket at all.
+    response = _create(
+        client_as(manager), endpoint, name=bucket, acl="public-read", versioning="on"
     )
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert "it exists and is yours, so nothing was created" in body
+    assert "BucketAlreadyOwnedByYou" in body
+    assert "created." not in body.replace("nothing was created.", "")
+    assert s3_calls == ["HeadBucket"]
+    raw = s3.client()
+    assert raw.get_bucket_versioning(Bucket=bucket).get("Status") != "Enabled"
+    grants = raw.get_bucket_acl(Bucket=bucket)["Grants"]
+    assert not any(g["Grantee"].get("URI", "").endswith("AllUsers") for g in grants)
     assert AuditEntry.objects.get(action="bucket.create").outcome == "failed"
+
+
+def test_new_bucket_is_checked_then_created(client_as, manager, endpoint, s3, s3_calls):
+    name = s3.bucket_name("fresh")
+    response = _create(client_as(manager), endpoint, name=name)
+    assert response.status_code == 302
+    assert s3_calls == ["HeadBucket", "CreateBucket"]
+    assert s3.client().head_bucket(Bucket=name)
 
 
 @pytest.mark.parametrize(
     "code, words",
     [
         ("BucketAlreadyExists", "bucket names are global"),
-        ("BucketAlreadyOwnedByYou", "You already own a bucket with that name."),
+        ("BucketAlreadyOwnedByYou", "You already own a bucket with that name"),
         ("InvalidBucketName", "The bucket name is not valid for this endpoint."),
         ("TooManyBuckets", "reached its limit on the number of buckets"),
     ],

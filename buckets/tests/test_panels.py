@@ -491,3 +491,23 @@ def test_bad_grant_is_refused_unsent(panel, s3_calls):
     )
     assert "That is not an e-mail address." in body
     assert "PutBucketAcl" not in s3_calls
+
+
+@pytest.mark.local_servers
+def test_failing_panel_is_read_once(admin_user, htmx_client, settings):
+    # A stand-in that answers GetBucketVersioning with HTTP 500: no real server
+    # fails on demand. A panel loads with the page, so it is not retried.
+    from console.models import Endpoint
+    from console.tests.servers import FakeS3
+
+    settings.S3_MAX_ATTEMPTS = 3
+    html = "<html><body>Internal Server Error</body></html>"
+    with FakeS3(answers={"versioning": (500, html)}) as server:
+        endpoint = Endpoint(name="Demo", endpoint_url=server.url, addressing_style="path")
+        endpoint.access_key_id = "demo"
+        endpoint.set_secret_key("demo")
+        endpoint.save()
+        body = htmx_client(admin_user).get(url(endpoint, "demo", "versioning")).content.decode()
+        tries = [hit for hit in server.hits if hit.endswith("?versioning")]
+    assert tries == ["GET /demo?versioning"]
+    assert body.count("s3-error") == 1 and "HTTP 500" in body

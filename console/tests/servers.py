@@ -14,6 +14,7 @@ import ssl
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import urlsplit
 
 LIST_BUCKETS_XML = (
     '<?xml version="1.0" encoding="UTF-8"?>'
@@ -36,10 +37,17 @@ class _Handler(BaseHTTPRequestHandler):
     status = 200
     body = LIST_BUCKETS_XML
     request_id = "fake-request-1"
+    # Every request answered, as "METHOD path", so tests can count the tries.
+    hits: list[str] = []
+    # Other answers for some subresources: {"acl": (500, body)} fails GET ?acl only.
+    answers: dict[str, tuple[int, str]] = {}
 
     def _answer(self):
-        payload = self.body.encode()
-        self.send_response(self.status)
+        self.hits.append(f"{self.command} {self.path}")
+        subresource = urlsplit(self.path).query.split("&")[0].split("=")[0]
+        status, body = self.answers.get(subresource, (self.status, self.body))
+        payload = body.encode()
+        self.send_response(status)
         self.send_header("Content-Type", "application/xml")
         self.send_header("Content-Length", str(len(payload)))
         self.send_header("x-amz-request-id", self.request_id)
@@ -54,12 +62,23 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 class FakeS3:
-    """An HTTP(S) server on 127.0.0.1 that gives every request the same answer."""
+    """An HTTP(S) server on 127.0.0.1 that gives every request the same answer.
 
-    def __init__(self, *, status=200, body=LIST_BUCKETS_XML, request_id="fake-request-1", tls=None):
-        handler = type(
-            "Handler", (_Handler,), {"status": status, "body": body, "request_id": request_id}
-        )
+    `answers` gives some subresources their own: {"acl": (500, "...")}.
+    """
+
+    def __init__(
+        self,
+        *,
+        status=200,
+        body=LIST_BUCKETS_XML,
+        request_id="fake-request-1",
+        tls=None,
+        answers=None,
+    ):
+        self.hits: list[str] = []
+        attrs = {"status": status, "body": body, "request_id": request_id, "hits": self.hits}
+        handler = type("Handler", (_Handler,), {**attrs, "answers": answers or {}})
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self.server.daemon_threads = True
         if tls is not None:
@@ -83,18 +102,43 @@ class FakeS3:
 
 
 class SilentServer:
-    """Accepts connections and never says a word: the endpoint that hangs."""
+    """Accepts connections and never says a word: the endpoint that hangs.
+
+    It counts the connections it accepts, which is how often a client tried.
+    """
 
     def __init__(self):
         self.sock = socket.socket()
         self.sock.bind(("127.0.0.1", 0))
         self.sock.listen(16)
+        # A short accept timeout lets the accepting thread notice the end of the test.
+        self.sock.settimeout(0.1)
         self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+        self.connections = 0
+        self._held: list[socket.socket] = []
+        self._stop = threading.Event()
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+
+    def _accept(self):
+        while not self._stop.is_set():
+            try:
+                conn, _address = self.sock.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            self.connections += 1
+            self._held.append(conn)
 
     def __enter__(self):
+        self.thread.start()
         return self
 
     def __exit__(self, *exc):
+        self._stop.set()
+        self.thread.join(timeout=2)
+        for conn in self._held:
+            conn.close()
         self.sock.close()
 
 

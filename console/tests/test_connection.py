@@ -160,6 +160,55 @@ def test_connection_refused_is_named(make_endpoint):
     assert "refused the connection" in result.message
 
 
+SUSPENDED_XML = (
+    '<?xml version="1.0" encoding="UTF-8"?>'
+    "<Error><Code>UserSuspended</Code><Message></Message>"
+    "<RequestId>suspended-request-1</RequestId></Error>"
+)
+INTERNAL_ERROR_HTML = "<html><body>Internal Server Error</body></html>"
+
+
+def test_probe_tries_an_endpoint_that_never_answers_once(make_endpoint, settings):
+    settings.S3_CONNECT_TIMEOUT = 0.5
+    settings.S3_READ_TIMEOUT = 0.5
+    with SilentServer() as server:
+        result = s3.check_connection(make_endpoint(server.url))
+    assert result.code == "Timeout"
+    assert server.connections == 1
+
+
+@pytest.mark.parametrize("attempts", [1, 2])
+def test_clients_try_exactly_s3_max_attempts_times(attempts, make_endpoint, settings):
+    # A stand-in that answers every request with HTTP 500, which clients retry.
+    settings.S3_MAX_ATTEMPTS = attempts
+    with FakeS3(status=500, body=INTERNAL_ERROR_HTML) as server:
+        with pytest.raises(s3.S3Error) as failure:
+            s3.list_buckets(make_endpoint(server.url))
+    assert failure.value.code == "500"
+    assert server.hits == ["GET /"] * attempts
+
+
+def test_https_to_a_plain_http_port_says_it_is_not_tls(make_endpoint):
+    with FakeS3() as server:
+        result = s3.check_connection(make_endpoint(server.url.replace("http:", "https:")))
+    assert not result.ok
+    assert result.code == "NotTls"
+    assert "does not speak TLS on this port (is it plain HTTP?)" in result.message
+    assert "certificate" not in result.message
+
+
+def test_suspended_user_is_named(make_endpoint):
+    # A stand-in: Ceph's gateway answers UserSuspended for a suspended user; moto
+    # has no such state.
+    with FakeS3(status=403, body=SUSPENDED_XML, request_id="suspended-request-1") as server:
+        result = s3.check_connection(make_endpoint(server.url))
+    assert not result.ok
+    assert result.code == "UserSuspended"
+    assert "suspended" in result.message
+    assert result.message != str(s3.MESSAGES["Unknown"])
+    assert result.request_id == "suspended-request-1"
+
+
 def test_timeout_is_named(make_endpoint, settings):
     settings.S3_CONNECT_TIMEOUT = 0.5
     settings.S3_READ_TIMEOUT = 0.5
@@ -229,8 +278,10 @@ def test_every_failure_has_its_own_words():
         "DnsFailure",
         "ConnectionRefused",
         "TlsFailure",
+        "NotTls",
         "Timeout",
         "AccessDenied",
+        "UserSuspended",
     ]
     messages = {str(s3.MESSAGES[code]) for code in codes}
     assert len(messages) == len(codes)

@@ -3,7 +3,7 @@ client each preset gets signs and checksums the way that provider accepts."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.urls import reverse
@@ -187,12 +187,66 @@ def test_bad_pem_is_refused_and_a_certificate_accepted(tmp_path):
 def test_session_token_needs_an_expiry():
     form = _form(session_token="FQoGZXIvYXdzE...")
     assert "need their expiry time" in str(form.errors["session_expires_at"])
-    expires = (timezone.now() + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M")
+    expires = (timezone.now() + timedelta(days=2)).strftime("%Y-%m-%dT%H:%M")
     form = _form(session_token="FQoGZXIvYXdzE...", session_expires_at=expires)
     assert form.is_valid(), form.errors
     endpoint = form.save()
     assert endpoint.session_token() == "FQoGZXIvYXdzE..."
     assert endpoint.session_state() == "valid"
+
+
+def test_administrator_turns_share_links_off_per_endpoint(client, admin_user, make_endpoint):
+    endpoint = make_endpoint("https://s3.example.org", name="Storage")
+    assert endpoint.share_links
+    client.force_login(admin_user)
+    form = client.get(reverse("endpoint_edit", args=[endpoint.code])).content.decode()
+    assert 'name="share_links"' in form and "Share links allowed" in form
+    # An unticked checkbox is not sent at all.
+    response = client.post(reverse("endpoint_edit", args=[endpoint.code]), _data(secret_key=""))
+    assert response.status_code == 302
+    endpoint.refresh_from_db()
+    assert not endpoint.share_links and not endpoint.presigned_downloads
+    page = client.get(reverse("endpoint_detail", args=[endpoint.code])).content.decode()
+    assert "turned off (downloads go through the console)" in page
+    client.post(
+        reverse("endpoint_edit", args=[endpoint.code]),
+        _data(secret_key="", share_links="on", browser_reachable="on"),
+    )
+    endpoint.refresh_from_db()
+    assert endpoint.share_links and endpoint.presigned_downloads
+
+
+def test_expiry_is_a_local_date_and_time_or_unix_seconds(settings):
+    # COS's getSTS hands out ExpiredTime as Unix seconds; 1896112800 is 2030-01-31 18:00 UTC.
+    settings.TIME_ZONE = "Asia/Shanghai"
+    seconds = _form(session_token="t", session_expires_at=" 1896112800 ")
+    assert seconds.is_valid(), seconds.errors
+    assert seconds.cleaned_data["session_expires_at"] == datetime(2030, 1, 31, 18, 0, tzinfo=UTC)
+    local = _form(session_token="t", session_expires_at="2030-02-01 02:00")
+    assert local.is_valid(), local.errors
+    assert local.cleaned_data["session_expires_at"] == datetime(2030, 1, 31, 18, 0, tzinfo=UTC)
+    assert "Unix seconds" in str(local["session_expires_at"].help_text)
+
+
+@pytest.mark.parametrize(
+    "value, words",
+    [
+        ("1896112800000", "milliseconds have three digits more"),
+        ("9" * 5000, "from 946684800 (year 2000) to 4102444800 (year 2100)"),
+        ("12", "from 946684800 (year 2000) to 4102444800 (year 2100)"),
+        ("9999-12-31 23:59", "between the years 2000 and 2100"),
+        ("0001-01-01 00:00", "between the years 2000 and 2100"),
+        ("tomorrow", "or Unix seconds (1896112800)"),
+    ],
+)
+def test_absurd_expiry_is_a_field_error_in_words(value, words, client, admin_user):
+    client.force_login(admin_user)
+    response = client.post(
+        reverse("endpoint_add"), _data(session_token="t", session_expires_at=value)
+    )
+    assert response.status_code == 200
+    assert words in response.content.decode()
+    assert not Endpoint.objects.exists()
 
 
 def test_new_endpoint_needs_a_secret():
@@ -263,7 +317,7 @@ def test_expiring_and_expired_credentials_are_warned_about(client, admin_user, m
     gone.session_expires_at = timezone.now() - timedelta(minutes=5)
     gone.save()
     later = make_endpoint("http://127.0.0.1:9", name="Later", session_token="t3")
-    later.session_expires_at = timezone.now() + timedelta(hours=3)
+    later.session_expires_at = timezone.now() + timedelta(hours=25)
     later.save()
     client.force_login(admin_user)
     home = client.get(reverse("home")).content.decode()

@@ -206,3 +206,35 @@ def test_viewer_sees_no_change_controls(s3, bucket, endpoint, viewer, client_as)
     detail = client.get(_url("detail", endpoint, bucket), {"key": "a.txt"}).content.decode()
     for text in ("Copy or move", "Save metadata", "Save tags", "Save ACL", "Delete this object"):
         assert text not in detail
+
+
+TAGGING_XML = (
+    '<?xml version="1.0" encoding="UTF-8"?>'
+    '<Tagging xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><TagSet></TagSet></Tagging>'
+)
+SERVER_ERROR_HTML = "<html><body>Internal Server Error</body></html>"
+
+
+@pytest.mark.local_servers
+def test_failing_acl_is_read_once_and_said_unavailable_once(admin_user, client_as, settings):
+    # A stand-in, because moto's ACLs never fail: like the demo server on objects
+    # uploaded in parts, it answers GetObjectAcl with HTTP 500 and the rest normally.
+    from console.models import Endpoint
+    from console.tests.servers import FakeS3
+
+    settings.S3_MAX_ATTEMPTS = 3
+    answers = {"tagging": (200, TAGGING_XML), "acl": (500, SERVER_ERROR_HTML)}
+    with FakeS3(answers=answers) as server:
+        endpoint = Endpoint(name="Demo", endpoint_url=server.url, addressing_style="path")
+        endpoint.access_key_id = "demo"
+        endpoint.set_secret_key("demo")
+        endpoint.save()
+        response = client_as(admin_user).get(_url("detail", endpoint, "demo"), {"key": "big.bin"})
+        acl_requests = [hit for hit in server.hits if hit.endswith("?acl")]
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert acl_requests == ["GET /demo/big.bin?acl"]
+    assert page.count("The access control list of this object is unavailable right now.") == 1
+    assert page.count("s3-error") == 1 and page.count("internal error (HTTP 500)") == 1
+    # What could not be read is not offered for editing either.
+    assert "Save ACL" not in page and "Save tags" in page

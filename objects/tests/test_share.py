@@ -5,10 +5,12 @@ from __future__ import annotations
 import html
 import re
 import urllib.request
+from datetime import timedelta
 
 import pytest
 import requests
 from django.urls import reverse
+from django.utils import timezone
 
 from console.models import AuditEntry
 
@@ -97,3 +99,52 @@ def test_post_policy_needs_a_key_or_a_prefix(bucket, endpoint, operator, client_
     response = client_as(operator).post(_url("share_post", endpoint, bucket), {"expires": 60})
     assert response.status_code == 400
     assert "policy" not in response.context
+
+
+def test_share_page_warns_that_links_carry_the_session_token(bucket, endpoint, viewer, client_as):
+    client = client_as(viewer)
+    page = client.get(_url("share", endpoint, bucket), {"key": "k"}).content.decode()
+    assert "temporary session token" not in page
+    endpoint.set_session_token("temporary-token-value")
+    endpoint.session_expires_at = timezone.now() + timedelta(days=2)
+    endpoint.save()
+    page = client.get(_url("share", endpoint, bucket), {"key": "k"}).content.decode()
+    assert "carries the endpoint's temporary session token" in page
+    response = client.post(
+        _url("share", endpoint, bucket), {"key": "k", "method": "GET", "expires": 60}
+    )
+    assert "X-Amz-Security-Token=temporary-token-value" in response.context["link"]
+    assert "carries the endpoint's temporary session token" in response.content.decode()
+
+
+def test_share_links_turned_off_make_no_link_or_form(bucket, endpoint, operator, client_as):
+    endpoint.share_links = False
+    endpoint.save()
+    client = client_as(operator)
+    page = client.get(_url("share", endpoint, bucket), {"key": "k"}).content.decode()
+    assert "Share links are turned off for this endpoint" in page
+    assert "Create link" not in page and "presigned POST" not in page
+    for method in ("GET", "PUT"):
+        response = client.post(
+            _url("share", endpoint, bucket), {"key": "k", "method": method, "expires": 60}
+        )
+        assert response.status_code == 403
+        assert "link" not in response.context
+        assert "X-Amz-Signature" not in response.content.decode()
+    response = client.post(_url("share_post", endpoint, bucket), {"key": "k", "expires": 60})
+    assert response.status_code == 403
+    assert "policy" not in response.context
+    assert "Share links are turned off for this endpoint" in response.content.decode()
+    assert not AuditEntry.objects.filter(action__startswith="object.share").exists()
+
+
+def test_download_streams_through_the_console_when_share_links_are_off(
+    s3, bucket, endpoint, viewer, client_as
+):
+    endpoint.share_links = False
+    endpoint.save()
+    s3.client().put_object(Bucket=bucket, Key="d/a.txt", Body=b"streamed")
+    response = client_as(viewer).get(_url("download", endpoint, bucket), {"key": "d/a.txt"})
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content) == b"streamed"
+    assert response["Content-Disposition"] == 'attachment; filename="a.txt"'
