@@ -39,6 +39,7 @@ def share(request, code, bucket):
         "detail_url": common.url("detail", endpoint, bucket, key=key),
         "can_change": can(endpoint, Level.OPERATOR),
         "post_form": PostPolicyForm(initial={"key": key}),
+        "url_unsafe": not common.survives_in_url(key),
     }
     status = 200
     if request.method == "POST" and not endpoint.share_links:

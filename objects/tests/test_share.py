@@ -148,3 +148,14 @@ def test_download_streams_through_the_console_when_share_links_are_off(
     assert response.status_code == 200
     assert b"".join(response.streaming_content) == b"streamed"
     assert response["Content-Disposition"] == 'attachment; filename="a.txt"'
+
+
+def test_share_page_warns_that_a_link_to_a_dot_segment_key_breaks_in_browsers(
+    s3, bucket, endpoint, viewer, client_as
+):
+    url = reverse("objects:share", args=[endpoint.code, bucket])
+    client = client_as(viewer)
+    dotted = client.get(url, {"key": "a/../b.txt"}).content.decode()
+    assert "curl --path-as-is" in dotted
+    plain = client.get(url, {"key": "a/b.txt"}).content.decode()
+    assert "curl --path-as-is" not in plain
