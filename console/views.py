@@ -58,8 +58,10 @@ def login_view(request):
         if locked:
             form = AuthenticationForm(request)
         elif form.is_valid():
-            for key in keys:
-                cache.delete(key)
+            # Only the account's own count starts afresh: clearing the address's
+            # too would let one valid account reset the limit between guesses at
+            # others.
+            cache.delete(keys[0])
             auth_login(request, form.get_user())
             target = request.POST.get("next") or request.GET.get("next")
             if not url_has_allowed_host_and_scheme(

@@ -69,6 +69,17 @@ def test_login_is_paused_after_failures_from_an_address(
     assert _login(client, "outsider", password, addr="198.51.100.51").status_code == 302
 
 
+def test_a_valid_login_does_not_reset_the_failures_counted_for_its_address(
+    client, outsider, password, throttle
+):
+    addr = "198.51.100.70"
+    _login(Client(), "alice", "wrong", addr=addr)
+    _login(Client(), "bob", "wrong", addr=addr)
+    assert _login(Client(), "outsider", password, addr=addr).status_code == 302
+    _login(Client(), "carol", "wrong", addr=addr)
+    assert _login(Client(), "dave", "guess", addr=addr).status_code == 429
+
+
 def test_login_pause_ends_after_the_lockout(client, outsider, password, throttle):
     throttle.LOGIN_LOCKOUT_SECONDS = 1
     for _ in range(3):
