@@ -222,3 +222,19 @@ def test_audited_writes_no_row_for_other_exceptions(admin_user):
         with audit.audited(admin_user, "object.copy", bucket="b"):
             raise ValueError("refused before any request")
     assert not AuditEntry.objects.filter(action="object.copy").exists()
+
+
+@pytest.mark.browser
+def test_csv_export_follows_the_filter_applied_in_place(browser_login, admin_user, entries):
+    page = browser_login(admin_user)
+    page.goto(reverse("audit"))
+    with page.expect_response(lambda r: "outcome=failed" in r.url):
+        page.select_option("select[name=outcome]", "failed")
+    page.wait_for_function(
+        "document.querySelector('#audit-export').href.includes('outcome=failed')"
+    )
+    href = page.locator("#audit-export").get_attribute("href")
+    assert "outcome=failed" in href and "outcome=failed" in page.url
+    csv_text = page.request.get(href).text()
+    assert "object.upload" in csv_text and "REQ123" in csv_text
+    assert "bucket.create" not in csv_text and "object.delete" not in csv_text
