@@ -237,9 +237,7 @@ def test_header_fields_with_line_breaks_are_refused_in_words_before_any_request(
     assert raw.head_object(Bucket=bucket, Key="h.txt")["ContentType"] == "text/plain"
 
 
-def test_metadata_values_with_control_characters_are_refused(
-    bucket, endpoint, operator, client_as
-):
+def test_metadata_values_with_control_characters_are_refused(bucket, endpoint, operator, client_as):
     response = client_as(operator).post(
         _url("metadata", endpoint, bucket),
         {"key": "k", "metadata": "note: a\x01b"},
