@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sqlite3
 import subprocess
 import time
 import uuid
@@ -106,6 +107,7 @@ def run(tmp_path):
         started = descendants(process.pid)
         process.started = started
         process.log = tmp_path / "run.log"
+        process.var = tmp_path / "var"
         yield process
     finally:
         # Whatever the test left running, by the ids this test started.
@@ -130,6 +132,13 @@ def test_the_scheduler_is_its_own_process_next_to_the_worker(run):
     run.send_signal(signal.SIGTERM)
     run.wait(timeout=30)
     assert wait_until_gone(run.started) == [], run.log.read_text()
+
+
+def test_the_demo_server_run_starts_is_marked_as_kept_in_memory(run):
+    with sqlite3.connect(run.var / "console.sqlite3") as db:
+        rows = db.execute("SELECT in_memory FROM console_endpoint WHERE name = 'Local demo'")
+        assert rows.fetchall() == [(1,)]
+    assert "Registered endpoint 'Local demo'" in run.log.read_text()
 
 
 def test_ctrl_c_stops_everything_run_started(run):
