@@ -54,6 +54,10 @@ class Endpoint(models.Model):
     secret_key_encrypted = models.TextField()
     session_token_encrypted = models.TextField(blank=True)
     session_expires_at = models.DateTimeField(null=True, blank=True)
+    # Set by `manage.py setup_demo --in-memory` for the demo S3 server bin/run starts,
+    # which loses every bucket and object when it stops: the endpoint's pages say so,
+    # since its jobs and audit entries outlive what they did.
+    in_memory = models.BooleanField(default=False, editable=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

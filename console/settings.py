@@ -16,27 +16,51 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = Path(os.environ.get("CONSOLE_VAR_DIR", BASE_DIR / "var"))
+
+# Every helper takes an unset or empty variable to mean "use the default": docker
+# compose passes the `NAME=` lines of an env file (as in .env.example) as empty strings.
 
 
 def env_str(name: str, default: str = "") -> str:
-    return os.environ.get(name, default)
+    value = os.environ.get(name, "")
+    return value if value.strip() else default
 
 
 def env_bool(name: str, default: bool = False) -> bool:
-    value = os.environ.get(name)
-    if value is None or value == "":
+    value = env_str(name)
+    if not value:
         return default
     return value.strip().lower() in ("1", "true", "yes", "on")
 
 
 def env_int(name: str, default: int) -> int:
-    value = os.environ.get(name)
-    return int(value) if value else default
+    value = env_str(name)
+    try:
+        return int(value) if value else default
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a whole number, not {value!r}") from None
+
+
+def env_float(name: str, default: float) -> float:
+    value = env_str(name)
+    try:
+        return float(value) if value else default
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a number, not {value!r}") from None
 
 
 def env_list(name: str, default: str = "") -> list[str]:
-    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+    return [item.strip() for item in env_str(name, default).split(",") if item.strip()]
+
+
+def env_path(name: str, default: Path) -> Path:
+    """A folder or file; a relative one is taken from the project folder, not from
+    wherever the process happens to start."""
+    value = env_str(name)
+    return BASE_DIR / value if value else default
+
+
+VAR_DIR = env_path("CONSOLE_VAR_DIR", BASE_DIR / "var")
 
 
 def _local_secret(filename: str, make) -> str:
@@ -173,6 +197,11 @@ LOGOUT_REDIRECT_URL = "login"
 LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
 LOGIN_LOCKOUT_SECONDS = env_int("LOGIN_LOCKOUT_SECONDS", 300)
 
+# The first administrator, made by `manage.py ensure_admin` when there is none. Without
+# a password one is generated and printed (and kept in VAR_DIR when that can be written).
+CONSOLE_ADMIN_USER = env_str("CONSOLE_ADMIN_USER", "admin")
+CONSOLE_ADMIN_PASSWORD = env_str("CONSOLE_ADMIN_PASSWORD")
+
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("zh-hans", "简体中文")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
@@ -182,7 +211,7 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
+STATIC_ROOT = env_path("STATIC_ROOT", BASE_DIR / "staticfiles")
 if PRODUCTION:
     STORAGES = {
         "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -208,13 +237,13 @@ if SECURE_BEHIND_TLS:
     SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 
 # S3 access: timeouts in seconds for the console's own requests.
-S3_CONNECT_TIMEOUT = float(env_str("S3_CONNECT_TIMEOUT", "5"))
-S3_READ_TIMEOUT = float(env_str("S3_READ_TIMEOUT", "30"))
+S3_CONNECT_TIMEOUT = env_float("S3_CONNECT_TIMEOUT", 5)
+S3_READ_TIMEOUT = env_float("S3_READ_TIMEOUT", 30)
 S3_MAX_ATTEMPTS = env_int("S3_MAX_ATTEMPTS", 3)
 
 # Where uploads are staged between the browser and the workers. Web and workers
 # must see the same directory (a shared volume when they run on several machines).
-STAGING_DIR = Path(env_str("STAGING_DIR", str(VAR_DIR / "staging")))
+STAGING_DIR = env_path("STAGING_DIR", VAR_DIR / "staging")
 
 # Uploads (SPEC O6, J2). Chunks are at least 5 MiB (the S3 minimum part size)
 # and grow for huge files so that no upload needs more than 10 000 parts.

@@ -16,8 +16,13 @@ class Command(BaseCommand):
         parser.add_argument("--access-key", default="demo")
         parser.add_argument("--secret-key", default="demo-secret-key")
         parser.add_argument("--bucket", default="sample-bucket")
+        parser.add_argument(
+            "--in-memory",
+            action="store_true",
+            help="The server keeps its data in memory only (the console's pages then say so).",
+        )
 
-    def handle(self, *args, url, access_key, secret_key, bucket, **options):
+    def handle(self, *args, url, access_key, secret_key, bucket, in_memory, **options):
         endpoint, created = Endpoint.objects.get_or_create(
             name="Local demo",
             defaults={
@@ -29,6 +34,7 @@ class Command(BaseCommand):
             },
         )
         endpoint.endpoint_url = url
+        endpoint.in_memory = in_memory
         endpoint.set_secret_key(secret_key)
         endpoint.save()
         s3.forget(endpoint)
