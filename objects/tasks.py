@@ -303,8 +303,8 @@ class UploadRunner:
 def discard(upload: Upload) -> None:
     """Abort the multipart upload and delete the staged chunks (cancel)."""
     if upload.upload_id:
-        s3.abort_multipart_upload(
-            upload.job.endpoint, upload.job.bucket, upload.key, upload.upload_id
+        s3.abort_multipart(
+            upload.job.endpoint, upload.job.bucket, upload.key, upload.upload_id, missing_ok=True
         )
     shutil.rmtree(upload.staging_dir, ignore_errors=True)
 
