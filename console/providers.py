@@ -48,6 +48,10 @@ class Preset:
     checksums_when_required: bool = True
     storage_classes: tuple[str, ...] = ("STANDARD",)
     archive_classes: tuple[str, ...] = ()
+    # The listing can ask for each object's restore status in the same call
+    # (ListObjectsV2 with OptionalObjectAttributes=RestoreStatus). Only AWS
+    # documents the parameter, and other services may refuse a listing that sends it.
+    lists_restore_status: bool = False
     restore_tiers: tuple[tuple[str, str], ...] = ()
     restore_days: tuple[int, int] = (1, 365)
     bucket_suffix_hint: str = ""
@@ -87,6 +91,7 @@ PRESETS: dict[str, Preset] = {
             "REDUCED_REDUNDANCY",
         ),
         archive_classes=("GLACIER", "DEEP_ARCHIVE"),
+        lists_restore_status=True,
         restore_tiers=(
             ("Expedited", _("1–5 minutes")),
             ("Standard", _("3–5 hours")),

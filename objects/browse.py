@@ -113,7 +113,7 @@ def browse(request, code, bucket):
             prefix=prefix + opts["filter"],
             token=opts["token"],
             max_keys=opts["size"],
-            with_restore=endpoint.provider == "aws",
+            with_restore=endpoint.preset.lists_restore_status,
         )
     except S3Error as err:
         ctx["error"], page = err, EMPTY_PAGE
