@@ -177,3 +177,20 @@ PRESETS: dict[str, Preset] = {
 
 def preset_for(provider: str) -> Preset:
     return PRESETS.get(provider, PRESETS[Provider.OTHER])
+
+
+def network_endpoint_url(provider: str, url: str, *, internal: bool) -> str:
+    """The endpoint URL on the network the endpoint is reached from.
+
+    Aliyun OSS serves each region at two hosts, oss-<region>.aliyuncs.com and,
+    from inside its VPC, oss-<region>-internal.aliyuncs.com: a URL typed for one
+    is turned into the other when the "internal" box says so. Every other
+    provider has one host, and its URL is kept as typed.
+    """
+    if provider != Provider.OSS:
+        return url
+    if internal and "-internal." not in url:
+        return url.replace(".aliyuncs.com", "-internal.aliyuncs.com")
+    if not internal and "-internal." in url:
+        return url.replace("-internal.aliyuncs.com", ".aliyuncs.com")
+    return url
