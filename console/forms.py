@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from console.models import AuditEntry, Endpoint, Level
-from console.providers import Provider, preset_for
+from console.providers import Provider, network_endpoint_url, preset_for
 
 
 class ExpiryField(forms.DateTimeField):
@@ -253,13 +253,9 @@ class EndpointForm(forms.ModelForm):
             data["endpoint_url"] = url
         if not url and provider != Provider.AWS and "endpoint_url" not in self.errors:
             self.add_error("endpoint_url", _("This provider needs an endpoint URL."))
-        if provider == Provider.OSS and url:
-            internal = "-internal." in url
-            if data.get("internal") and not internal:
-                url = url.replace(".aliyuncs.com", "-internal.aliyuncs.com")
-            elif not data.get("internal") and internal:
-                url = url.replace("-internal.aliyuncs.com", ".aliyuncs.com")
-            data["endpoint_url"] = url
+        if url:
+            internal = bool(data.get("internal"))
+            data["endpoint_url"] = network_endpoint_url(provider, url, internal=internal)
         if provider != Provider.OSS:
             data["internal"] = False
         if data.get("addressing_style") not in preset.addressing:

@@ -1,3 +1,6 @@
+"""Two middlewares: the Content Security Policy header on every response, and
+S3 failures that no view caught turned into pages."""
+
 from __future__ import annotations
 
 import logging
@@ -27,6 +30,8 @@ CONTENT_SECURITY_POLICY = "; ".join(
 
 
 class ContentSecurityPolicyMiddleware:
+    """Every response carries the policy, unless its view set one of its own (the preview does)."""
+
     def __init__(self, get_response):
         self.get_response = get_response
 
@@ -35,8 +40,21 @@ class ContentSecurityPolicyMiddleware:
         response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
         return response
 
+
+class S3ErrorPageMiddleware:
+    """The safety net under every view: an S3 failure is a page in words, never a 500.
+
+    It sits below ContentSecurityPolicyMiddleware in MIDDLEWARE, so the error
+    page it renders passes back up through it and gets the header too.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
     def process_exception(self, request, exception):
-        """The safety net under every view: an S3 failure is a page in words, never a 500."""
         if not isinstance(exception, (S3Error, *TRANSLATED)):
             return None
         error = translate(exception)

@@ -48,6 +48,10 @@ class Preset:
     checksums_when_required: bool = True
     storage_classes: tuple[str, ...] = ("STANDARD",)
     archive_classes: tuple[str, ...] = ()
+    # The listing can ask for each object's restore status in the same call
+    # (ListObjectsV2 with OptionalObjectAttributes=RestoreStatus). Only AWS
+    # documents the parameter, and other services may refuse a listing that sends it.
+    lists_restore_status: bool = False
     restore_tiers: tuple[tuple[str, str], ...] = ()
     restore_days: tuple[int, int] = (1, 365)
     bucket_suffix_hint: str = ""
@@ -87,6 +91,7 @@ PRESETS: dict[str, Preset] = {
             "REDUCED_REDUNDANCY",
         ),
         archive_classes=("GLACIER", "DEEP_ARCHIVE"),
+        lists_restore_status=True,
         restore_tiers=(
             ("Expedited", _("1–5 minutes")),
             ("Standard", _("3–5 hours")),
@@ -172,3 +177,20 @@ PRESETS: dict[str, Preset] = {
 
 def preset_for(provider: str) -> Preset:
     return PRESETS.get(provider, PRESETS[Provider.OTHER])
+
+
+def network_endpoint_url(provider: str, url: str, *, internal: bool) -> str:
+    """The endpoint URL on the network the endpoint is reached from.
+
+    Aliyun OSS serves each region at two hosts, oss-<region>.aliyuncs.com and,
+    from inside its VPC, oss-<region>-internal.aliyuncs.com: a URL typed for one
+    is turned into the other when the "internal" box says so. Every other
+    provider has one host, and its URL is kept as typed.
+    """
+    if provider != Provider.OSS:
+        return url
+    if internal and "-internal." not in url:
+        return url.replace(".aliyuncs.com", "-internal.aliyuncs.com")
+    if not internal and "-internal." in url:
+        return url.replace("-internal.aliyuncs.com", ".aliyuncs.com")
+    return url

@@ -131,6 +131,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "console.middleware.ContentSecurityPolicyMiddleware",
+    # Below the policy header: the error pages it renders get the header too.
+    "console.middleware.S3ErrorPageMiddleware",
 ]
 
 if PRODUCTION:

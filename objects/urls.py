@@ -1,14 +1,14 @@
 from django.urls import path
 
-from objects import changes, share, versions, views
+from objects import browse, changes, detail, download, share, upload_views, versions
 
 app_name = "objects"
 urlpatterns = [
-    path("b/<str:bucket>/", views.browse, name="browse"),
-    path("b/<str:bucket>/jump/", views.jump, name="jump"),
-    path("b/<str:bucket>/object/", views.detail, name="detail"),
-    path("b/<str:bucket>/download/", views.download, name="download"),
-    path("b/<str:bucket>/preview/", views.preview, name="preview"),
+    path("b/<str:bucket>/", browse.browse, name="browse"),
+    path("b/<str:bucket>/jump/", browse.jump, name="jump"),
+    path("b/<str:bucket>/object/", detail.detail, name="detail"),
+    path("b/<str:bucket>/download/", download.download, name="download"),
+    path("b/<str:bucket>/preview/", download.preview, name="preview"),
     path("b/<str:bucket>/share/", share.share, name="share"),
     path("b/<str:bucket>/share/post/", share.share_post, name="share_post"),
     path("b/<str:bucket>/folder/", changes.folder_create, name="folder_create"),
@@ -23,22 +23,17 @@ urlpatterns = [
     path("b/<str:bucket>/multipart/", versions.multipart, name="multipart"),
     path("b/<str:bucket>/multipart/parts/", versions.multipart_parts, name="multipart_parts"),
     path("b/<str:bucket>/multipart/abort/", versions.multipart_abort, name="multipart_abort"),
-]
-
-# Uploads (SPEC O6, J2): the upload page and the chunk API the upload module uses.
-from objects import uploads  # noqa: E402
-
-urlpatterns += [
-    path("b/<str:bucket>/upload/", uploads.upload_page, name="upload"),
-    path("b/<str:bucket>/uploads/", uploads.upload_create, name="upload_create"),
+    # Uploads (SPEC O6, J2): the upload page and the chunk API the upload module uses.
+    path("b/<str:bucket>/upload/", upload_views.upload_page, name="upload"),
+    path("b/<str:bucket>/uploads/", upload_views.upload_create, name="upload_create"),
     path(
         "b/<str:bucket>/uploads/<uuid:job>/chunks/<int:number>",
-        uploads.upload_chunk,
+        upload_views.upload_chunk,
         name="upload_chunk",
     ),
     path(
         "b/<str:bucket>/uploads/<uuid:job>/complete/",
-        uploads.upload_complete,
+        upload_views.upload_complete,
         name="upload_complete",
     ),
 ]

@@ -17,7 +17,7 @@ from django.test import Client, RequestFactory
 from django.urls import reverse
 
 from console import s3
-from console.middleware import ContentSecurityPolicyMiddleware
+from console.middleware import S3ErrorPageMiddleware
 from console.tests.servers import closed_port_url
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -248,7 +248,7 @@ def test_uncaught_s3_failure_becomes_a_page_in_words():
     from django.contrib.auth.models import AnonymousUser
 
     request.user = AnonymousUser()
-    middleware = ContentSecurityPolicyMiddleware(lambda r: None)
+    middleware = S3ErrorPageMiddleware(lambda r: None)
     error = s3.S3Error("SlowDown", status=503, request_id="RID-9")
     response = middleware.process_exception(request, error)
     assert response.status_code == 502

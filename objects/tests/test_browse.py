@@ -142,7 +142,7 @@ def test_page_size_is_capped_at_1000(bucket, endpoint, viewer, client_as):
 
 
 def test_previous_tokens_stay_short_in_the_url():
-    from objects.views import BACK_STACK_CHARS, _trim
+    from objects.browse import BACK_STACK_CHARS, _trim
 
     tokens = [f"token-{i:04d}-" + "x" * 200 for i in range(100)]
     kept = _trim(tokens)

@@ -8,7 +8,7 @@ import pytest
 from django.urls import reverse
 
 from objects.common import attachment
-from objects.views import parse_restore
+from objects.detail import parse_restore
 
 pytestmark = pytest.mark.s3
 
@@ -159,15 +159,15 @@ def test_json_preview_is_pretty_printed(s3, bucket, endpoint, viewer, client_as)
 
 
 def test_large_text_gets_no_preview(s3, bucket, endpoint, viewer, client_as, settings):
-    from objects import views
+    from objects import download
 
     s3.client().put_object(Bucket=bucket, Key="big.txt", Body=b"x" * 2048)
-    old = views.PREVIEW_LIMITS["text"]
-    views.PREVIEW_LIMITS["text"] = 1024
+    old = download.PREVIEW_LIMITS["text"]
+    download.PREVIEW_LIMITS["text"] = 1024
     try:
         detail = client_as(viewer).get(_url("detail", endpoint, bucket), {"key": "big.txt"})
     finally:
-        views.PREVIEW_LIMITS["text"] = old
+        download.PREVIEW_LIMITS["text"] = old
     assert "preview" not in detail.context and detail.context["preview_refused"]
 
 
