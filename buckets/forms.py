@@ -17,13 +17,11 @@ from django.utils.translation import gettext_lazy as _l
 
 from buckets import policy as policies
 from console.providers import Provider
+from objects.forms import CANNED_ACLS, canned_acl_choices
 
-CANNED_ACLS = [
-    ("private", _l("private")),
-    ("public-read", _l("public-read")),
-    ("public-read-write", _l("public-read-write")),
-    ("authenticated-read", _l("authenticated-read")),
-]
+# The bucket-owner-* canned ACLs give the bucket owner rights on an object;
+# on a bucket they mean nothing.
+BUCKET_CANNED_ACLS = [acl for acl in CANNED_ACLS if not acl.startswith("bucket-owner-")]
 COS_NAME = re.compile(r"^(?P<stem>.+)-(?P<appid>[0-9]{5,})$")
 NAME_CHARS = re.compile(r"^[a-z0-9-]+$")
 
@@ -63,7 +61,7 @@ class CreateBucketForm(forms.Form):
     name = forms.CharField(label=_l("Name"), max_length=200, strip=True)
     acl = forms.ChoiceField(
         label=_l("Access (canned ACL)"),
-        choices=[("", _l("provider default (private)"))] + CANNED_ACLS,
+        choices=canned_acl_choices(BUCKET_CANNED_ACLS, blank=_l("provider default (private)")),
         required=False,
     )
     region = forms.CharField(
@@ -129,7 +127,7 @@ class VersioningForm(forms.Form):
 
 
 class CannedAclForm(forms.Form):
-    acl = forms.ChoiceField(label=_l("Canned ACL"), choices=CANNED_ACLS)
+    acl = forms.ChoiceField(label=_l("Canned ACL"), choices=canned_acl_choices(BUCKET_CANNED_ACLS))
 
 
 GROUPS = {
