@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _l
 
 from buckets import policy as policies
+from console import s3
 from console.providers import Provider
 from objects.forms import CANNED_ACLS, canned_acl_choices
 
@@ -139,8 +140,8 @@ GROUPS = {
 PERMISSIONS = ["FULL_CONTROL", "WRITE", "WRITE_ACP", "READ", "READ_ACP"]
 
 
-class GrantForm(forms.Form):
-    """One grant, for adding or removing; `grantee()` gives it in S3's shape."""
+class AclGrantForm(forms.Form):
+    """One grant of the bucket's ACL, to add or revoke; cleaned, `grant` is it in S3's shape."""
 
     grantee_type = forms.ChoiceField(
         label=_l("Grantee type"),
@@ -160,6 +161,7 @@ class GrantForm(forms.Form):
     def clean(self):
         data = super().clean()
         kind, who = data.get("grantee_type"), (data.get("grantee") or "").strip()
+        grantee = {"Type": kind}
         if kind == "Group":
             name = who.rsplit("/", 1)[-1]
             if name not in GROUPS:
@@ -167,24 +169,18 @@ class GrantForm(forms.Form):
                     "grantee", _("A group is AllUsers, AuthenticatedUsers or LogDelivery.")
                 )
             else:
-                data["grantee"] = name
+                grantee["URI"] = GROUPS[name]
         elif kind == "AmazonCustomerByEmail":
             try:
                 forms.EmailField().clean(who)
             except ValidationError:
                 self.add_error("grantee", _("That is not an e-mail address."))
-        return data
-
-    def grant(self) -> dict:
-        kind, who = self.cleaned_data["grantee_type"], self.cleaned_data["grantee"].strip()
-        grantee = {"Type": kind}
-        if kind == "Group":
-            grantee["URI"] = GROUPS[who]
-        elif kind == "AmazonCustomerByEmail":
             grantee["EmailAddress"] = who
         else:
             grantee["ID"] = who
-        return {"Grantee": grantee, "Permission": self.cleaned_data["permission"]}
+        if not self.errors:
+            data["grant"] = {"Grantee": grantee, "Permission": data["permission"]}
+        return data
 
 
 class PolicyForm(forms.Form):
@@ -225,7 +221,19 @@ CORS_METHODS = ["GET", "PUT", "HEAD", "POST", "DELETE"]
 CORS_LIMIT = 64 * 1024  # bytes of XML, per COS's PutBucketCors limit
 
 
+def check_cors_size(endpoint, rules: list[dict]) -> None:
+    """Refuse a CORS document that would grow past the limit (measured, not sent)."""
+    size = s3.cors_document_size(endpoint, rules)
+    if size > CORS_LIMIT:
+        raise ValidationError(
+            _("The CORS document would be %(size)d bytes; at most %(limit)d (64 KB) are allowed.")
+            % {"size": size, "limit": CORS_LIMIT}
+        )
+
+
 class CorsRuleForm(forms.Form):
+    """One CORS rule; cleaned, `rule` is it in S3's shape."""
+
     rule_id = forms.CharField(label=_l("ID"), required=False, max_length=255)
     origins = forms.CharField(
         label=_l("Allowed origins"),
@@ -245,6 +253,10 @@ class CorsRuleForm(forms.Form):
     )
     max_age = forms.IntegerField(label=_l("Max age (seconds)"), required=False, min_value=0)
 
+    def __init__(self, *args, endpoint, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.endpoint = endpoint
+
     def clean_origins(self):
         origins = _lines(self.cleaned_data["origins"])
         for origin in origins:
@@ -263,8 +275,19 @@ class CorsRuleForm(forms.Form):
     def clean_expose_headers(self):
         return _lines(self.cleaned_data["expose_headers"])
 
-    def rule(self) -> dict:
-        data = self.cleaned_data
+    def clean(self):
+        data = super().clean()
+        if not self.errors:
+            data["rule"] = self._rule(data)
+            # The new rule alone may already be too big: refuse it without a request.
+            try:
+                check_cors_size(self.endpoint, [data["rule"]])
+            except ValidationError as exc:
+                self.add_error("origins", exc)
+        return data
+
+    @staticmethod
+    def _rule(data) -> dict:
         rule = {"AllowedOrigins": data["origins"], "AllowedMethods": data["methods"]}
         if data["rule_id"]:
             rule["ID"] = data["rule_id"]
@@ -284,6 +307,8 @@ class IndexForm(forms.Form):
 
 
 class LifecycleRuleForm(forms.Form):
+    """One lifecycle rule; cleaned, `rule` is it in S3's shape."""
+
     rule_id = forms.CharField(label=_l("ID"), max_length=255)
     prefix = forms.CharField(label=_l("Prefix"), required=False, max_length=1024, strip=False)
     tag_key = forms.CharField(label=_l("Tag key"), required=False, max_length=128)
@@ -331,10 +356,12 @@ class LifecycleRuleForm(forms.Form):
         actions = ("expiration_days", "expiration_date", "transition_days", "noncurrent_days")
         if not any(data.get(name) not in (None, "") for name in actions + ("abort_days",)):
             raise ValidationError(_("A rule needs at least one action (expire, transition, …)."))
+        if not self.errors:
+            data["rule"] = self._rule(data)
         return data
 
-    def rule(self) -> dict:
-        data = self.cleaned_data
+    @staticmethod
+    def _rule(data) -> dict:
         tag = {"Key": data["tag_key"], "Value": data["tag_value"]} if data["tag_key"] else None
         if tag and data["prefix"]:
             rule_filter = {"And": {"Prefix": data["prefix"], "Tags": [tag]}}
