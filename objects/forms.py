@@ -202,9 +202,10 @@ class MetadataField(forms.CharField):
         super().__init__(**kwargs)
 
     def clean(self, value):
+        text = super().clean(value)
         metadata = {}
-        for number, line in _lines(super().clean(value)):
-            name, sep, value = line.partition(":")
+        for number, line in _lines(text):
+            name, sep, rest = line.partition(":")
             name = name.strip().lower().removeprefix("x-amz-meta-")
             if not sep or not name:
                 raise forms.ValidationError(_("Line %(n)d is not name: value.") % {"n": number})
@@ -217,8 +218,7 @@ class MetadataField(forms.CharField):
                 raise forms.ValidationError(
                     _("Line %(n)d: the name %(name)s appears twice.") % {"n": number, "name": name}
                 )
-            value = value.strip()
-            if not printable_ascii(value):
+            if not printable_ascii(rest.strip()):
                 raise forms.ValidationError(
                     _(
                         "Line %(n)d: metadata values travel in HTTP headers and must be "
@@ -226,7 +226,7 @@ class MetadataField(forms.CharField):
                     )
                     % {"n": number}
                 )
-            metadata[name] = value
+            metadata[name] = rest.strip()
         size = sum(len(name.encode()) + len(value.encode()) for name, value in metadata.items())
         if size > METADATA_MAX_BYTES:
             raise forms.ValidationError(
@@ -251,30 +251,31 @@ class TagsField(forms.CharField):
         self.limit = limit
 
     def clean(self, value):
-        tags = []
-        for number, line in _lines(super().clean(value)):
-            key, sep, value = line.partition("=")
-            key, value = key.strip(), value.strip()
+        text = super().clean(value)
+        tags = {}
+        for number, line in _lines(text):
+            key, sep, rest = line.partition("=")
+            key, tag_value = key.strip(), rest.strip()
             if not sep or not key:
                 raise forms.ValidationError(_("Line %(n)d is not key=value.") % {"n": number})
             if len(key) > TAG_KEY_MAX:
                 raise forms.ValidationError(
                     _("Line %(n)d: a tag key is 128 characters at most.") % {"n": number}
                 )
-            if len(value) > TAG_VALUE_MAX:
+            if len(tag_value) > TAG_VALUE_MAX:
                 raise forms.ValidationError(
                     _("Line %(n)d: a tag value is 256 characters at most.") % {"n": number}
                 )
-            if any(key == seen for seen, _value in tags):
+            if key in tags:
                 raise forms.ValidationError(
                     _("Line %(n)d: the tag %(k)s appears twice.") % {"n": number, "k": key}
                 )
-            tags.append((key, value))
+            tags[key] = tag_value
         if len(tags) > self.limit:
             raise forms.ValidationError(
                 _("At most %(limit)d tags per object.") % {"limit": self.limit}
             )
-        return tags
+        return list(tags.items())
 
 
 class MetadataForm(forms.Form):
