@@ -10,7 +10,7 @@ MAX_KEY_BYTES = 1024
 MAX_EXPIRY = 7 * 24 * 3600  # SigV4 presigned URLs live at most 7 days
 SORTS = ("name", "-name", "size", "-size", "date", "-date")
 # The canned ACLs S3 defines, one list for every form that offers them. The
-# bucket-owner-* ones only mean something on an object (see buckets/forms.py).
+# bucket-owner-* ones only mean something on an object (see BUCKET_CANNED_ACLS).
 CANNED_ACLS = (
     "private",
     "public-read",

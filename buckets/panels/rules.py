@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _l
 
-from buckets import forms
+from buckets.panels import forms
 from buckets.panels.base import Action, Change, Panel, delete_action, or_empty, put_or_delete
 from console import s3
 
