@@ -13,7 +13,7 @@ urlpatterns = [
     # One URL per settings panel: GET reads it, POST changes it.
     path(
         f"b/<str:bucket>/settings/{slug}/",
-        views.panel,
+        views.bucket_settings_panel,
         {"slug": slug},
         name=f"settings-{slug}",
     )

@@ -9,7 +9,7 @@ from django.views.decorators.http import require_http_methods
 from django_htmx.http import trigger_client_event
 
 from buckets.forms import CreateBucketForm, DeleteBucketForm
-from buckets.panels import PANELS, Change, Invalid, PanelContext
+from buckets.panels import PANELS, Action, PanelContext
 from console import audit, s3
 from console.access import can, get_endpoint_for_user
 from console.models import Level
@@ -115,68 +115,74 @@ def bucket_settings(request, code, bucket):
     return render(request, "buckets/settings.html", ctx)
 
 
-def _run(request, endpoint, bucket, change: Change, ctx: dict) -> None:
+def _act(request, action: Action, panel: PanelContext, ctx: dict) -> int:
+    """Validate the action's form, then run its change; the answer's status.
+
+    A refused form costs no request. A refused or failed change keeps the bound
+    form in `panel.typed`, so the panel shows what was typed.
+    """
+    form = action.bind(panel)
+    if form is not None and not form.is_valid():
+        panel.typed = form
+        return 400
+    change = action.change(panel, form.cleaned_data if form is not None else {})
     try:
-        with audit.audited(request, change.action, endpoint=endpoint, bucket=bucket) as note:
+        with audit.audited(
+            request, change.action, endpoint=panel.endpoint, bucket=panel.bucket
+        ) as note:
             change.run()
             note.detail = change.detail
     except ValidationError as exc:
         # Only possible after reading the current state (e.g. a CORS document
         # that would grow past its limit); nothing was changed.
         ctx["refusal"] = " ".join(exc.messages)
-        if change.form is not None and change.form.is_bound:
-            ctx[change.form_name] = change.form  # keeps what was typed
+        panel.typed = form
     except s3.S3Error as err:
         ctx["error"] = err
-        if change.form is not None and change.form.is_bound:
-            ctx[change.form_name] = change.form
+        panel.typed = form
     else:
         ctx["message"] = change.message
         ctx["changed"] = True
+    return 200
 
 
 @require_http_methods(["GET", "POST"])
-def panel(request, code, bucket, slug):
+def bucket_settings_panel(request, code, bucket, slug):
     """One settings panel: GET reads it, POST (managers only) changes it."""
-    panel = PANELS.get(slug)
-    if panel is None:
+    definition = PANELS.get(slug)
+    if definition is None:
         raise Http404("No such panel")
     level = Level.MANAGER if request.method == "POST" else Level.VIEWER
     endpoint = get_endpoint_for_user(request, code, level)
-    pctx = PanelContext(request, endpoint, bucket)
-    ctx = {"endpoint": endpoint, "bucket": bucket, "panel": panel}
+    panel = PanelContext(request, endpoint, bucket)
+    ctx = {"endpoint": endpoint, "bucket": bucket, "panel": definition}
     ctx["can_edit"] = can(endpoint, Level.MANAGER)
-    overrides: dict = {}
+    status = 200
     if request.method == "POST":
-        if not panel.actions:
+        if not definition.actions:
             return HttpResponseNotAllowed(["GET"])
-        action = panel.actions.get(request.POST.get("op", "save"))
+        action = definition.actions.get(request.POST.get("op", "save"))
         if action is None:
             raise Http404("No such action")
-        outcome = action(pctx)
-        if isinstance(outcome, Invalid):
-            pctx.invalid = True
-            overrides = outcome.forms
-        else:
-            _run(request, endpoint, bucket, outcome, overrides)
-            pctx.invalid = any(k.endswith("_form") for k in overrides)
-    state = _read(panel, pctx, ctx)
+        status = _act(request, action, panel, ctx)
+    state = _read(definition, panel, ctx)
     ctx.update(state)
-    ctx.update(panel.forms(pctx, state))
-    ctx.update(overrides)
+    ctx.update(definition.forms(panel, state))
+    if panel.typed is not None:
+        ctx[action.form_name] = panel.typed
     template = "buckets/panel.html#panel" if request.htmx else "buckets/panel.html"
-    response = render(request, template, ctx)
+    response = render(request, template, ctx, status=status)
     if ctx.get("changed"):
         trigger_client_event(response, "bucketSettingsChanged", {"panel": slug})
     return response
 
 
-def _read(panel, pctx, ctx) -> dict:
+def _read(definition, panel, ctx) -> dict:
     """The panel's current state, and how it stands: ok / not configured / not supported."""
     try:
         # Panels load with the page: one attempt, so a failing one says so at once.
         with s3.single_attempt():
-            state = panel.read(pctx)
+            state = definition.read(panel)
         ctx["status"] = "ok"
         return state
     except s3.S3Error as err:

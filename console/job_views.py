@@ -21,6 +21,7 @@ from django_htmx.http import trigger_client_event
 
 from console import audit, jobs
 from console.access import level_for
+from console.exports import csv_row
 from console.models import Job, Level
 
 NOTICE_LIMIT = 3
@@ -134,9 +135,8 @@ def job_errors_csv(request, code):
     writer = csv.writer(response)
     writer.writerow(["key", "code", "message", "request_id", "at"])
     for error in job.errors.all().iterator():
-        # A leading = + - @ would be a formula in a spreadsheet.
-        key = "'" + error.key if error.key[:1] in ("=", "+", "-", "@") else error.key
-        writer.writerow([key, error.code, error.message, error.request_id, error.at.isoformat()])
+        row = [error.key, error.code, error.message, error.request_id, error.at.isoformat()]
+        writer.writerow(csv_row(row))
     return response
 
 

@@ -21,6 +21,7 @@ from django.views.decorators.http import require_POST
 
 from console import audit, s3
 from console.access import endpoints_for, staff_required
+from console.exports import csv_row
 from console.forms import (
     AuditFilterForm,
     ConnectionTestForm,
@@ -246,16 +247,6 @@ class _Echo:
         return value
 
 
-# A spreadsheet opening the export would run a cell that starts like a formula
-# (bucket names and keys are chosen by users); a leading apostrophe makes it text.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def csv_cell(value) -> str:
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
-
-
 def audit_csv(request):
     _form, entries = _audit_queryset(request)
     writer = csv.writer(_Echo())
@@ -276,19 +267,20 @@ def audit_csv(request):
         yield writer.writerow(header)
         for e in entries.iterator(chunk_size=1000):
             yield writer.writerow(
-                csv_cell(value)
-                for value in [
-                    e.at.isoformat(),
-                    e.username,
-                    e.endpoint_name,
-                    e.bucket,
-                    e.key,
-                    e.action,
-                    e.outcome,
-                    e.request_id,
-                    e.detail,
-                    e.ip or "",
-                ]
+                csv_row(
+                    [
+                        e.at.isoformat(),
+                        e.username,
+                        e.endpoint_name,
+                        e.bucket,
+                        e.key,
+                        e.action,
+                        e.outcome,
+                        e.request_id,
+                        e.detail,
+                        e.ip or "",
+                    ]
+                )
             )
 
     response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")

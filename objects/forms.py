@@ -9,16 +9,29 @@ PAGE_SIZES = (10, 50, 100, 200, 500, 1000)
 MAX_KEY_BYTES = 1024
 MAX_EXPIRY = 7 * 24 * 3600  # SigV4 presigned URLs live at most 7 days
 SORTS = ("name", "-name", "size", "-size", "date", "-date")
+# The canned ACLs S3 defines, one list for every form that offers them. The
+# bucket-owner-* ones only mean something on an object (see BUCKET_CANNED_ACLS).
 CANNED_ACLS = (
-    ("", _("Keep the grants below")),
-    ("private", "private"),
-    ("public-read", "public-read"),
-    ("public-read-write", "public-read-write"),
-    ("authenticated-read", "authenticated-read"),
-    ("bucket-owner-read", "bucket-owner-read"),
-    ("bucket-owner-full-control", "bucket-owner-full-control"),
+    "private",
+    "public-read",
+    "public-read-write",
+    "authenticated-read",
+    "bucket-owner-read",
+    "bucket-owner-full-control",
 )
 PERMISSIONS = ("FULL_CONTROL", "READ", "WRITE", "READ_ACP", "WRITE_ACP")
+# S3 counts the user metadata of an object as the UTF-8 bytes of every name and
+# value together; tags by Unicode characters, per key and per value.
+METADATA_MAX_BYTES = 2048
+TAG_KEY_MAX = 128
+TAG_VALUE_MAX = 256
+METADATA_NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-_.")
+
+
+def canned_acl_choices(acls=CANNED_ACLS, blank=None) -> list[tuple[str, str]]:
+    """The choices of a canned-ACL select; `blank` labels the choice that sends none."""
+    choices = [(acl, acl) for acl in acls]
+    return choices if blank is None else [("", blank)] + choices
 
 
 def check_key(value: str) -> str:
@@ -170,6 +183,101 @@ class HeaderField(forms.CharField):
         return value
 
 
+class MetadataField(forms.CharField):
+    """User metadata, one `name: value` a line, as the dict S3 sends as x-amz-meta-* headers.
+
+    The rules are S3's own, checked here so that a refusal costs no request and
+    an upload and an edit accept the same text: names of a-z 0-9 - _ . (typed in
+    any case, with or without the x-amz-meta- prefix), each once; printable ASCII
+    values, since they travel as HTTP headers; 2 KB for all of it together.
+    """
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("strip", False)
+        kwargs.setdefault("widget", forms.Textarea(attrs={"rows": 4}))
+        kwargs.setdefault(
+            "help_text",
+            _("One per line: name: value (x-amz-meta- is added; names are lowercased)."),
+        )
+        super().__init__(**kwargs)
+
+    def clean(self, value):
+        text = super().clean(value)
+        metadata = {}
+        for number, line in _lines(text):
+            name, sep, rest = line.partition(":")
+            name = name.strip().lower().removeprefix("x-amz-meta-")
+            if not sep or not name:
+                raise forms.ValidationError(_("Line %(n)d is not name: value.") % {"n": number})
+            if not all(c in METADATA_NAME_CHARS for c in name):
+                raise forms.ValidationError(
+                    _("Line %(n)d: write name: value, with a name of a-z, 0-9, “-”, “_” and “.”.")
+                    % {"n": number}
+                )
+            if name in metadata:
+                raise forms.ValidationError(
+                    _("Line %(n)d: the name %(name)s appears twice.") % {"n": number, "name": name}
+                )
+            if not printable_ascii(rest.strip()):
+                raise forms.ValidationError(
+                    _(
+                        "Line %(n)d: metadata values travel in HTTP headers and must be "
+                        "printable ASCII."
+                    )
+                    % {"n": number}
+                )
+            metadata[name] = rest.strip()
+        size = sum(len(name.encode()) + len(value.encode()) for name, value in metadata.items())
+        if size > METADATA_MAX_BYTES:
+            raise forms.ValidationError(
+                _("Metadata is 2 KB at most, names and values together; this is %(size)d bytes.")
+                % {"size": size}
+            )
+        return metadata
+
+
+class TagsField(forms.CharField):
+    """Tags, one `key=value` a line, as (key, value) pairs in the order given.
+
+    As S3 counts them: a key of at most 128 characters, a value of at most 256,
+    each key once, and no more tags than the provider allows (`limit`, which
+    the form sets from its endpoint's preset).
+    """
+
+    def __init__(self, *, limit=10, **kwargs):
+        kwargs.setdefault("strip", False)
+        kwargs.setdefault("widget", forms.Textarea(attrs={"rows": 4}))
+        super().__init__(**kwargs)
+        self.limit = limit
+
+    def clean(self, value):
+        text = super().clean(value)
+        tags = {}
+        for number, line in _lines(text):
+            key, sep, rest = line.partition("=")
+            key, tag_value = key.strip(), rest.strip()
+            if not sep or not key:
+                raise forms.ValidationError(_("Line %(n)d is not key=value.") % {"n": number})
+            if len(key) > TAG_KEY_MAX:
+                raise forms.ValidationError(
+                    _("Line %(n)d: a tag key is 128 characters at most.") % {"n": number}
+                )
+            if len(tag_value) > TAG_VALUE_MAX:
+                raise forms.ValidationError(
+                    _("Line %(n)d: a tag value is 256 characters at most.") % {"n": number}
+                )
+            if key in tags:
+                raise forms.ValidationError(
+                    _("Line %(n)d: the tag %(k)s appears twice.") % {"n": number, "k": key}
+                )
+            tags[key] = tag_value
+        if len(tags) > self.limit:
+            raise forms.ValidationError(
+                _("At most %(limit)d tags per object.") % {"limit": self.limit}
+            )
+        return list(tags.items())
+
+
 class MetadataForm(forms.Form):
     key = KeyField(widget=forms.HiddenInput)
     content_type = HeaderField(required=False, max_length=255)
@@ -178,42 +286,7 @@ class MetadataForm(forms.Form):
     content_encoding = HeaderField(required=False, max_length=255)
     content_language = HeaderField(required=False, max_length=255)
     expires = forms.DateTimeField(required=False, help_text=_("e.g. 2030-01-31 12:00"))
-    metadata = forms.CharField(
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 4}),
-        strip=False,
-        help_text=_("One per line: name: value (x-amz-meta- is added; names are lowercased)."),
-    )
-
-    def clean_metadata(self):
-        result = {}
-        for number, line in _lines(self.cleaned_data["metadata"]):
-            name, sep, value = line.partition(":")
-            name = name.strip().lower()
-            if name.startswith("x-amz-meta-"):
-                name = name[len("x-amz-meta-") :]
-            if not sep or not name:
-                raise forms.ValidationError(_("Line %(n)d is not name: value.") % {"n": number})
-            if not all(c.isascii() and (c.isalnum() or c in "-_.") for c in name):
-                raise forms.ValidationError(
-                    _("Line %(n)d: a metadata name uses letters, digits, - _ . only.")
-                    % {"n": number}
-                )
-            value = value.strip()
-            if not printable_ascii(value):
-                raise forms.ValidationError(
-                    _(
-                        "Line %(n)d: metadata values travel in HTTP headers and must be "
-                        "printable ASCII."
-                    )
-                    % {"n": number}
-                )
-            if len(value.encode()) > 2048:
-                raise forms.ValidationError(
-                    _("Line %(n)d: a value is 2 KB at most.") % {"n": number}
-                )
-            result[name] = value
-        return result
+    metadata = MetadataField(required=False)
 
 
 class StorageClassForm(forms.Form):
@@ -227,45 +300,22 @@ class StorageClassForm(forms.Form):
 
 class TagsForm(forms.Form):
     key = KeyField(widget=forms.HiddenInput)
-    tags = forms.CharField(
-        required=False,
-        strip=False,
-        widget=forms.Textarea(attrs={"rows": 4}),
-        help_text=_("One per line: key=value. Empty removes every tag."),
+    tags = TagsField(
+        required=False, help_text=_("One per line: key=value. Empty removes every tag.")
     )
 
     def __init__(self, *args, limit=10, **kwargs):
         super().__init__(*args, **kwargs)
-        self.limit = limit
-
-    def clean_tags(self):
-        tags = []
-        for number, line in _lines(self.cleaned_data["tags"]):
-            name, sep, value = line.partition("=")
-            if not sep or not name.strip():
-                raise forms.ValidationError(_("Line %(n)d is not key=value.") % {"n": number})
-            name, value = name.strip(), value.strip()
-            if len(name.encode()) > 128:
-                raise forms.ValidationError(
-                    _("Line %(n)d: a tag key is 128 bytes at most.") % {"n": number}
-                )
-            if len(value.encode()) > 256:
-                raise forms.ValidationError(
-                    _("Line %(n)d: a tag value is 256 bytes at most.") % {"n": number}
-                )
-            if any(name == t[0] for t in tags):
-                raise forms.ValidationError(_("Tag %(k)s appears twice.") % {"k": name})
-            tags.append((name, value))
-        if len(tags) > self.limit:
-            raise forms.ValidationError(
-                _("An object has at most %(limit)d tags.") % {"limit": self.limit}
-            )
-        return tags
+        self.fields["tags"].limit = limit
 
 
 class AclForm(forms.Form):
     key = KeyField(widget=forms.HiddenInput)
-    canned = forms.ChoiceField(required=False, choices=CANNED_ACLS, label=_("Canned ACL"))
+    canned = forms.ChoiceField(
+        required=False,
+        choices=canned_acl_choices(blank=_("Keep the grants below")),
+        label=_("Canned ACL"),
+    )
     grants = forms.CharField(
         required=False,
         strip=False,

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import math
 import mimetypes
-import re
 
 from django import forms
 from django.conf import settings
 from django.utils.translation import gettext as _
 
-from objects.forms import HeaderField, printable_ascii
+from objects.forms import HeaderField, MetadataField, TagsField, canned_acl_choices
 from objects.models import Upload
 
 MiB = 1024 * 1024
@@ -23,17 +22,6 @@ MIN_PART = 5 * MiB
 MAX_PART = 5 * 1024 * MiB
 MAX_PARTS = 10_000
 MAX_OBJECT = 5 * 1024 * 1024 * MiB
-CANNED_ACLS = [
-    ("", _("Bucket default")),
-    ("private", "private"),
-    ("public-read", "public-read"),
-    ("public-read-write", "public-read-write"),
-    ("authenticated-read", "authenticated-read"),
-    ("bucket-owner-read", "bucket-owner-read"),
-    ("bucket-owner-full-control", "bucket-owner-full-control"),
-]
-META_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
-META_VALUE_MAX = 2048  # bytes per value [COS]
 
 
 def chunk_size_for(size: int) -> int:
@@ -59,15 +47,17 @@ class UploadForm(forms.Form):
     size = forms.IntegerField(min_value=0, max_value=MAX_OBJECT)
     content_type = HeaderField(required=False, max_length=255)
     storage_class = forms.ChoiceField(required=False)
-    acl = forms.ChoiceField(required=False, choices=CANNED_ACLS, label=_("Canned ACL"))
+    acl = forms.ChoiceField(
+        required=False, choices=canned_acl_choices(blank=_("Bucket default")), label=_("Canned ACL")
+    )
     cache_control = HeaderField(required=False, max_length=255)
     content_disposition = HeaderField(required=False, max_length=255)
-    metadata = forms.CharField(
+    metadata = MetadataField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text=_("One per line: name: value (sent as x-amz-meta-name)"),
     )
-    tags = forms.CharField(
+    tags = TagsField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text=_("One per line: key=value"),
@@ -78,6 +68,7 @@ class UploadForm(forms.Form):
     def __init__(self, *args, endpoint, **kwargs):
         super().__init__(*args, **kwargs)
         self.endpoint = endpoint
+        self.fields["tags"].limit = endpoint.preset.object_tag_limit
         classes = endpoint.preset.storage_classes
         self.fields["storage_class"].choices = [("", _("Bucket default"))] + [
             (c, c) for c in classes
@@ -90,50 +81,6 @@ class UploadForm(forms.Form):
         if any(part in ("", ".", "..") for part in path.split("/")):
             raise forms.ValidationError(_("A file path may not contain empty, “.” or “..” parts."))
         return path
-
-    def clean_metadata(self):
-        metadata = {}
-        for line in self.cleaned_data["metadata"].splitlines():
-            if not line.strip():
-                continue
-            name, sep, value = line.partition(":")
-            name = name.strip().lower()
-            if name.startswith("x-amz-meta-"):
-                name = name[len("x-amz-meta-") :]
-            value = value.strip()
-            if not sep or not META_NAME.match(name):
-                raise forms.ValidationError(
-                    _("“%(line)s”: write name: value; names use a-z, 0-9, “-”, “_” and “.”.")
-                    % {"line": line.strip()[:60]}
-                )
-            if not printable_ascii(value):
-                raise forms.ValidationError(
-                    _("The value of %(name)s must be printable ASCII.") % {"name": name}
-                )
-            if len(value.encode()) > META_VALUE_MAX:
-                raise forms.ValidationError(
-                    _("The value of %(name)s is longer than 2 KB.") % {"name": name}
-                )
-            metadata[name] = value
-        return metadata
-
-    def clean_tags(self):
-        tags = {}
-        for line in self.cleaned_data["tags"].splitlines():
-            if not line.strip():
-                continue
-            key, sep, value = line.partition("=")
-            key, value = key.strip(), value.strip()
-            if not sep or not key or len(key) > 128 or len(value) > 256:
-                raise forms.ValidationError(
-                    _("“%(line)s”: write key=value (key ≤ 128, value ≤ 256 characters).")
-                    % {"line": line.strip()[:60]}
-                )
-            tags[key] = value
-        limit = self.endpoint.preset.object_tag_limit
-        if len(tags) > limit:
-            raise forms.ValidationError(_("At most %(limit)d tags per object.") % {"limit": limit})
-        return tags
 
     def clean(self):
         data = super().clean()
@@ -150,9 +97,11 @@ class UploadForm(forms.Form):
     def options(self) -> dict:
         names = ["content_type", "storage_class", "acl", "cache_control", "content_disposition"]
         options = {n: self.cleaned_data[n] for n in names if self.cleaned_data.get(n)}
-        for name in ("metadata", "tags"):
-            if self.cleaned_data.get(name):
-                options[name] = self.cleaned_data[name]
+        if self.cleaned_data.get("metadata"):
+            options["metadata"] = self.cleaned_data["metadata"]
+        if self.cleaned_data.get("tags"):
+            # Kept as a mapping: the options are stored as JSON and sent url-encoded.
+            options["tags"] = dict(self.cleaned_data["tags"])
         return options
 
 

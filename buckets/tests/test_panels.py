@@ -32,9 +32,9 @@ def panel(htmx_client, manager, endpoint, bucket):
             assert response.status_code == 200
             return response.content.decode()
 
-        def post(self, slug, data):
+        def post(self, slug, data, status=200):
             response = client.post(url(endpoint, bucket, slug), data)
-            assert response.status_code == 200
+            assert response.status_code == status
             return response.content.decode()
 
     return Panel()
@@ -189,7 +189,7 @@ def test_policy_templates_referer_and_secure_transport(panel, bucket):
 def test_bad_policy_is_a_field_error_and_sends_nothing(panel, s3_calls, policy, words):
     s3_calls.clear()
     # Read the state after the refusal, so count only what precedes the read.
-    body = panel.post("policy", {"op": "save", "policy": policy})
+    body = panel.post("policy", {"op": "save", "policy": policy}, status=400)
     assert words in body
     assert "PutBucketPolicy" not in s3_calls
     assert s3_calls == ["GetBucketPolicy"]
@@ -227,7 +227,7 @@ def test_cors_round_trip_and_console_rule(panel, bucket, s3):
 def test_cors_over_64_kb_is_refused_unsent(panel, s3_calls):
     origins = "\n".join(f"https://site-{i:05d}.example.com" for i in range(2500))
     s3_calls.clear()
-    body = panel.post("cors", {"op": "save", "origins": origins, "methods": ["GET"]})
+    body = panel.post("cors", {"op": "save", "origins": origins, "methods": ["GET"]}, status=400)
     assert "at most 65536 (64 KB) are allowed" in body
     assert s3_calls == ["GetBucketCors"]  # the read after the refusal, nothing else
 
@@ -283,6 +283,7 @@ def test_lifecycle_days_and_date_together_are_refused_unsent(panel, s3_calls):
             "expiration_days": "5",
             "expiration_date": "2031-01-01",
         },
+        status=400,
     )
     assert "Expire after a number of days or on a date, not both." in body
     assert s3_calls == ["GetBucketLifecycleConfiguration"]
@@ -312,7 +313,7 @@ def test_tagging_round_trip_replaces_the_set(panel, bucket, s3):
 def test_51_tags_are_refused_unsent(panel, s3_calls):
     s3_calls.clear()
     keys = [f"k{i}" for i in range(51)]
-    body = panel.post("tagging", {"key": keys, "value": ["v"] * 51})
+    body = panel.post("tagging", {"key": keys, "value": ["v"] * 51}, status=400)
     assert "51 tags given; a bucket can have at most 50." in body
     assert s3_calls == ["GetBucketTagging"]
 
@@ -320,9 +321,9 @@ def test_51_tags_are_refused_unsent(panel, s3_calls):
 def test_tag_key_of_129_bytes_is_refused_unsent(panel, s3_calls):
     s3_calls.clear()
     key = "é" * 64 + "x"  # 129 bytes in UTF-8, 65 characters
-    body = panel.post("tagging", {"key": [key], "value": ["v"]})
+    body = panel.post("tagging", {"key": [key], "value": ["v"]}, status=400)
     assert "is 129 bytes long; at most 128 bytes are allowed" in body
-    value_body = panel.post("tagging", {"key": ["k"], "value": ["v" * 257]})
+    value_body = panel.post("tagging", {"key": ["k"], "value": ["v" * 257]}, status=400)
     assert "at most 256 are allowed" in value_body
     assert "PutBucketTagging" not in s3_calls
 
@@ -477,7 +478,9 @@ def test_policy_template_link_works_without_htmx(client_as, manager, endpoint, b
 def test_bad_grant_is_refused_unsent(panel, s3_calls):
     s3_calls.clear()
     body = panel.post(
-        "acl", {"op": "grant", "grantee_type": "Group", "grantee": "Everyone", "permission": "READ"}
+        "acl",
+        {"op": "grant", "grantee_type": "Group", "grantee": "Everyone", "permission": "READ"},
+        status=400,
     )
     assert "A group is AllUsers, AuthenticatedUsers or LogDelivery." in body
     body = panel.post(
@@ -488,6 +491,7 @@ def test_bad_grant_is_refused_unsent(panel, s3_calls):
             "grantee": "nope",
             "permission": "READ",
         },
+        status=400,
     )
     assert "That is not an e-mail address." in body
     assert "PutBucketAcl" not in s3_calls

@@ -12,8 +12,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from console import audit
+from console.exports import csv_cell
 from console.models import AuditEntry, Grant
-from console.views import csv_cell
 
 pytestmark = pytest.mark.django_db
 

@@ -38,7 +38,7 @@ HOSTILE_VALUES = [
 
 def query_names() -> list[str]:
     """The names of every query parameter a GET view reads."""
-    from buckets.forms import PolicyTemplateForm
+    from buckets.panels.forms import PolicyTemplateForm
     from console.forms import AuditFilterForm
     from console.job_views import JobListForm, NoticeForm
     from objects.forms import BrowseForm, MultipartListForm, PartsForm, VersionsForm

@@ -139,6 +139,17 @@ def test_errors_download_as_csv_without_formulas(client_as, operator, endpoint):
     assert reverse("job_errors_csv", args=[job.code]) in page
 
 
+def test_errors_csv_neutralises_formulas_in_every_cell(client_as, operator, endpoint):
+    # The message and request id come from the endpoint, not from us: a hostile
+    # or broken gateway could answer with a formula as well as a user could name one.
+    job = make_job(endpoint, operator, state=Job.State.PARTIAL)
+    JobError.objects.create(
+        job=job, key="plain.txt", code="@SUM(A1)", message="=HYPERLINK(1)", request_id="+R2"
+    )
+    response = client_as(operator).get(reverse("job_errors_csv", args=[job.code]))
+    assert "plain.txt,'@SUM(A1),'=HYPERLINK(1),'+R2," in response.content.decode()
+
+
 def test_notice_polls_while_jobs_run_and_raises_objects_changed_when_one_ends(
     client_as, operator, endpoint
 ):

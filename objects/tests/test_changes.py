@@ -187,16 +187,42 @@ def test_tags_are_limited_and_saved(s3, bucket, endpoint, operator, client_as):
         == 400
     )
     long_key = client.post(url, {"key": "t.txt", "tags": "k" * 129 + "=v"}, HTTP_HX_REQUEST="true")
-    assert "128 bytes" in long_key.content.decode()
+    assert "128 characters" in long_key.content.decode()
+    # S3 counts a tag in Unicode characters, not bytes.
     long_value = client.post(
-        url, {"key": "t.txt", "tags": "k=" + "é" * 129}, HTTP_HX_REQUEST="true"
+        url, {"key": "t.txt", "tags": "k=" + "é" * 257}, HTTP_HX_REQUEST="true"
     )
-    assert "256 bytes" in long_value.content.decode()
+    assert "256 characters" in long_value.content.decode()
     assert client.post(url, {"key": "t.txt", "tags": "env=prod\nteam = blue"}).status_code == 302
     tags = raw.get_object_tagging(Bucket=bucket, Key="t.txt")["TagSet"]
     assert sorted((t["Key"], t["Value"]) for t in tags) == [("env", "prod"), ("team", "blue")]
     assert client.post(url, {"key": "t.txt", "tags": ""}).status_code == 302
     assert raw.get_object_tagging(Bucket=bucket, Key="t.txt")["TagSet"] == []
+
+
+def test_tags_are_counted_in_characters_and_each_key_given_once():
+    from objects.forms import TagsForm
+
+    assert TagsForm({"key": "k", "tags": "k=" + "é" * 256}).is_valid()  # 512 bytes
+    assert TagsForm({"key": "k", "tags": "é" * 128 + "=v"}).is_valid()
+    twice = TagsForm({"key": "k", "tags": "env=prod\nenv=test"})
+    assert not twice.is_valid() and "appears twice" in str(twice.errors)
+    three = TagsForm({"key": "k", "tags": "a=1\nb=2\nc=3"}, limit=2)
+    assert not three.is_valid() and "At most 2 tags" in str(three.errors)
+
+
+def test_metadata_is_two_kb_names_and_values_together_each_name_once():
+    from objects.forms import MetadataForm
+
+    def errors(text):
+        form = MetadataForm({"key": "k", "metadata": text})
+        return "" if form.is_valid() else str(form.errors)
+
+    assert errors("a: " + "v" * 2047) == ""
+    assert "2 KB" in errors("a: " + "v" * 1100 + "\nb: " + "v" * 1100)
+    assert "2 KB" in errors("ab: " + "v" * 2047)  # the name counts too
+    assert "appears twice" in errors("Owner: a\nx-amz-meta-owner: b")
+    assert "a-z, 0-9" in errors("bad name: x")
 
 
 def test_acl_canned_and_grants(s3, bucket, endpoint, operator, client_as):

@@ -316,6 +316,8 @@ def test_bad_metadata_and_too_many_tags_are_refused_in_words(
     too_many = create_upload(client, endpoint, bucket, source, tags=tags)
     assert too_many.status_code == 400
     assert "At most 10 tags" in too_many.json()["error"]
+    twice = create_upload(client, endpoint, bucket, source, tags="team=red\nteam=blue")
+    assert twice.status_code == 400 and "appears twice" in twice.json()["error"]
     folder = create_upload(client, endpoint, bucket, source, name="dir/")
     assert folder.status_code == 400
     assert not Job.objects.exists()
