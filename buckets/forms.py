@@ -1,7 +1,7 @@
 """Forms for bucket create and delete, and the rules of a bucket name.
 
 Each `clean_<field>` turns text into the value S3 wants, or refuses it with a
-field error in words, so bad input never costs a request (SPEC B2). The forms
+field error in words, so bad input never costs a request. The forms
 of the settings panels are in buckets/panels/forms.py.
 """
 

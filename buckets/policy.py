@@ -1,6 +1,6 @@
 """Bucket policy documents: validation before sending, and ready-made templates.
 
-The checks are the ones a person gets wrong by hand (SPEC B4); the provider
+The checks are the ones a person gets wrong by hand; the provider
 still has the last word and its MalformedPolicy answer is shown in words.
 """
 

@@ -75,7 +75,7 @@ def bucket_create(request, code):
 
 @require_http_methods(["GET", "POST"])
 def bucket_delete(request, code, bucket):
-    """Typed confirmation, after showing what stands in the way (SPEC B3)."""
+    """Typed confirmation, after showing what stands in the way."""
     endpoint = get_endpoint_for_user(request, code, Level.MANAGER)
     form = DeleteBucketForm(request.POST or None, bucket=bucket)
     error = None

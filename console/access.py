@@ -1,4 +1,4 @@
-"""Who may do what on which endpoint (SPEC E4).
+"""Who may do what on which endpoint.
 
 Every view and task reaches an endpoint through `get_endpoint_for_user`, which
 answers 404 when the user has no grant at the level asked for, so a guessed URL

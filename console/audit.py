@@ -1,4 +1,4 @@
-"""The audit log (SPEC E5): every change, who did it, and how it ended."""
+"""The audit log: every change, who did it, and how it ended."""
 
 from __future__ import annotations
 

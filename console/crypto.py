@@ -1,4 +1,4 @@
-"""Encryption of endpoint secrets at rest (SPEC E2).
+"""Encryption of endpoint secrets at rest.
 
 Fernet is authenticated encryption (AES-128-CBC with an HMAC-SHA256 tag). The keys
 come from settings.ENCRYPTION_KEYS, newest first: the newest encrypts, every key

@@ -1,4 +1,4 @@
-"""Job pages (SPEC J1): the list, one job, its controls and its error CSV.
+"""Job pages: the list, one job, its controls and its error CSV.
 
 A user sees their own jobs; staff see all of them, and an endpoint's managers see
 the jobs on that endpoint. Acting on a job needs operator level on its endpoint.

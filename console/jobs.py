@@ -1,4 +1,4 @@
-"""The job engine (SPEC J1).
+"""The job engine.
 
 Every long operation is a `Job` row that its Celery task updates and pages poll.
 The rules every task follows:

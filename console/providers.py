@@ -1,4 +1,4 @@
-"""Provider presets and the limits that differ between providers (SPEC E3).
+"""Provider presets and the limits that differ between providers.
 
 This is the one table forms, views and tasks read; templates never hard-code a
 provider's limits.

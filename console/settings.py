@@ -247,7 +247,7 @@ S3_MAX_ATTEMPTS = env_int("S3_MAX_ATTEMPTS", 3)
 # must see the same directory (a shared volume when they run on several machines).
 STAGING_DIR = env_path("STAGING_DIR", VAR_DIR / "staging")
 
-# Uploads (SPEC O6, J2). Chunks are at least 5 MiB (the S3 minimum part size)
+# Uploads. Chunks are at least 5 MiB (the S3 minimum part size)
 # and grow for huge files so that no upload needs more than 10 000 parts.
 UPLOAD_CHUNK_SIZE = env_int("UPLOAD_CHUNK_SIZE", 8 * 1024 * 1024)
 # Files at or below this size go to the bucket in one PutObject.
@@ -262,7 +262,7 @@ UPLOAD_IDLE_SECONDS = env_int("UPLOAD_IDLE_SECONDS", 30 * 60)
 # can be retried or resumed) this long; then both are discarded.
 UPLOAD_KEEP_SECONDS = env_int("UPLOAD_KEEP_SECONDS", 24 * 3600)
 
-# Jobs (SPEC J1). A running job whose heartbeat is older than this is taken to have
+# Jobs. A running job whose heartbeat is older than this is taken to have
 # lost its worker; the sweep queues it again.
 JOB_STALE_SECONDS = env_int("JOB_STALE_SECONDS", 90)
 JOB_SWEEP_SECONDS = env_int("JOB_SWEEP_SECONDS", 30)

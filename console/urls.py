@@ -27,7 +27,7 @@ urlpatterns = [
     path("e/<uuid:code>/", include("objects.urls")),
 ]
 
-# Jobs (SPEC J1).
+# Jobs.
 from console import job_views  # noqa: E402
 
 urlpatterns += [

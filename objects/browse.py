@@ -1,4 +1,4 @@
-"""Browsing a bucket one folder and one page at a time (SPEC O1): the listing,
+"""Browsing a bucket one folder and one page at a time: the listing,
 its paging tokens, the breadcrumbs and the jump box."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Changing one object (SPEC O7, O8): folder, delete, copy/move/rename,
+"""Changing one object: folder, delete, copy/move/rename,
 metadata, storage class, tags, ACL. Operators only; every outcome is audited."""
 
 from __future__ import annotations

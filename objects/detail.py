@@ -1,4 +1,4 @@
-"""An object's detail page (SPEC O3): its headers, metadata, restore state, tags
+"""An object's detail page: its headers, metadata, restore state, tags
 and ACL, the preview frame when one fits, and the forms that change it."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Download and preview (SPEC O4): an object streamed through the console or
+"""Download and preview: an object streamed through the console or
 handed to the browser as a presigned URL, and the preview frame with the tables
 that say what may be previewed and how."""
 

@@ -1,4 +1,4 @@
-"""What an upload job records beyond its Job row (SPEC J2).
+"""What an upload job records beyond its Job row.
 
 An `Upload` holds the object's key, size, chunk size, options and the multipart
 upload id; one `UploadChunk` row per chunk the browser has delivered holds its

@@ -1,4 +1,4 @@
-"""Share links (SPEC O5): presigned GET or PUT URLs and a presigned POST form.
+"""Share links: presigned GET or PUT URLs and a presigned POST form.
 
 An administrator may turn them off per endpoint (`Endpoint.share_links`): a
 presigned URL leaves the console for good, and on an endpoint with temporary

@@ -1,4 +1,4 @@
-"""The worker's side of an upload (SPEC J2).
+"""The worker's side of an upload.
 
 The task runs while the browser is still sending: every staged chunk becomes a
 part as soon as it is on disk, a few at a time, each with its Content-MD5, and

@@ -1,4 +1,4 @@
-"""Uploads from the browser (SPEC O6, J2): the upload page and the chunk API.
+"""Uploads from the browser: the upload page and the chunk API.
 
 The browser creates an upload (one Job of kind upload), then sends each chunk as
 its own PUT with a raw body. Each chunk is streamed to the staging area in 1 MiB

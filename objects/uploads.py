@@ -1,4 +1,4 @@
-"""Uploads from the browser (SPEC O6, J2): what an upload may be.
+"""Uploads from the browser: what an upload may be.
 
 The forms an upload and each of its chunks are checked with, and the size rules:
 the part limits of S3 and the chunk size a file of a given size is cut into. The

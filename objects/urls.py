@@ -23,7 +23,7 @@ urlpatterns = [
     path("b/<str:bucket>/multipart/", versions.multipart, name="multipart"),
     path("b/<str:bucket>/multipart/parts/", versions.multipart_parts, name="multipart_parts"),
     path("b/<str:bucket>/multipart/abort/", versions.multipart_abort, name="multipart_abort"),
-    # Uploads (SPEC O6, J2): the upload page and the chunk API the upload module uses.
+    # Uploads: the upload page and the chunk API the upload module uses.
     path("b/<str:bucket>/upload/", upload_views.upload_page, name="upload"),
     path("b/<str:bucket>/uploads/", upload_views.upload_create, name="upload_create"),
     path(

@@ -1,4 +1,4 @@
-"""Versions of objects (SPEC O2) and incomplete multipart uploads (SPEC O10)."""
+"""Versions of objects and incomplete multipart uploads."""
 
 from __future__ import annotations
 

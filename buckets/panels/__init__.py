@@ -1,4 +1,4 @@
-"""The bucket-settings panels (SPEC B4), in the order the settings page shows them.
+"""The bucket-settings panels, in the order the settings page shows them.
 
 `base` says what a panel is made of; the other modules hold the panels, by group.
 """

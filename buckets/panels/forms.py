@@ -1,7 +1,7 @@
 """Forms of the bucket-settings panels, one per change a panel offers.
 
 Each `clean_<field>` turns text into the value S3 wants, or refuses it with a
-field error in words, so bad input never costs a request (SPEC B4).
+field error in words, so bad input never costs a request.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Buckets: list, create, delete and the bucket-settings panels (SPEC B1–B4).
+"""Buckets: list, create, delete and the bucket-settings panels.
 
 Each function makes the one request its name says; reading functions return
 plain dicts, and "not configured" / "not supported" arrive as S3Error (see its

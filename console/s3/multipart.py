@@ -1,4 +1,4 @@
-"""Multipart uploads, and the worker's side of a browser upload (SPEC O6, O10, J2).
+"""Multipart uploads, and the worker's side of a browser upload.
 
 Listing and aborting the incomplete uploads a bucket holds, and what a worker
 sends: create, one part at a time, complete, or a small file in one PutObject.

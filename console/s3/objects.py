@@ -1,4 +1,4 @@
-"""Objects: browsing, versions and single-object operations (SPEC O1–O5, O7, O8).
+"""Objects: browsing, versions and single-object operations.
 
 Each function makes one request (or one small read-modify-write), so a view
 that calls one of them costs one round trip whatever the bucket size. Presigned

@@ -1,4 +1,4 @@
-// The upload module (SPEC O6, J2). No framework, no inline script: it finds
+// The upload module. No framework, no inline script: it finds
 // elements marked data-upload-target and reads its settings from data- attributes.
 //
 // Each file becomes an upload job on the server, which answers with the chunk
