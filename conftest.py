@@ -18,13 +18,22 @@ from pathlib import Path
 
 import pytest
 
-os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/console")
+# Child processes (a `celery worker`) read this; pytest-django has loaded our own
+# settings before this file, so `pytest_configure` below sets the cache for them.
 os.environ.setdefault("CACHE_URL", "locmem://")
 # Playwright's sync API runs an event loop in the test thread; the ORM calls made
 # there by live-server tests are still synchronous.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 ROOT = Path(__file__).resolve().parent
+
+
+def pytest_configure(config):
+    # A process-local cache: `cache.clear()` in a test must not flush the Redis
+    # database that holds the Celery queues of other test processes.
+    from django.conf import settings
+
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 
 def free_port() -> int:
