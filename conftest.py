@@ -183,6 +183,31 @@ def bucket(s3):
     return s3.make_bucket()
 
 
+@pytest.fixture(autouse=True)
+def forget_s3_clients():
+    """Drop the cached S3 clients of the endpoints a test saved, after it.
+
+    `console.s3` keeps a client per endpoint version for the life of the process,
+    each with a botocore session of its own (about 12 MB of service model). Every
+    test saves new endpoints, so without this one test process grows by gigabytes.
+    """
+    from django.db.models.signals import post_save
+
+    from console import s3
+    from console.models import Endpoint
+
+    saved = []
+
+    def remember(sender, instance, **kwargs):
+        saved.append(instance)
+
+    post_save.connect(remember, sender=Endpoint, weak=False, dispatch_uid="forget_s3_clients")
+    yield
+    post_save.disconnect(sender=Endpoint, dispatch_uid="forget_s3_clients")
+    for item in saved:
+        s3.forget(item)
+
+
 # The cast: an admin, people holding each level on `endpoint`, and an outsider.
 
 
