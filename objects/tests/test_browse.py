@@ -136,9 +136,20 @@ def test_missing_bucket_shows_the_error_not_a_500(endpoint, viewer, client_as, s
 
 
 def test_page_size_is_capped_at_1000(bucket, endpoint, viewer, client_as):
+    # What S3 is asked for: MaxKeys of every ListObjectsV2 the page sends.
+    max_keys = []
+    s3_module.client_for(endpoint).meta.events.register(
+        "provide-client-params.s3.ListObjectsV2",
+        lambda params, **kwargs: max_keys.append(params["MaxKeys"]),
+    )
     client = client_as(viewer)
     url = reverse("objects:browse", args=[endpoint.code, bucket])
-    assert client.get(url, {"size": "5000"}).context["opts"]["size"] in (None, 200)
+    assert client.get(url, {"size": "1000"}).context["opts"]["size"] == 1000
+    # A larger size is not a choice: the page falls back to the default of 200.
+    response = client.get(url, {"size": "5000"})
+    assert response.context["opts"]["size"] == 200
+    assert '<option value="200" selected>' in response.content.decode()
+    assert max_keys == [1000, 200]
 
 
 def test_previous_tokens_stay_short_in_the_url():
