@@ -1,8 +1,9 @@
 """Every settings panel round-trips: write, read back, delete (SPEC B4).
 
-The assertions branch on what the endpoint answers (moto implements every
-panel; Ceph RGW pacific refuses bucket logging and default encryption), so the
-same tests hold on both.
+moto implements every panel, so there each one must work. Only another endpoint
+(S3_TEST_URL) may answer that a panel is not supported (Ceph RGW pacific refuses
+bucket logging and default encryption): the test then checks that the panel says
+so and is skipped with that reason.
 """
 
 from __future__ import annotations
@@ -334,9 +335,9 @@ def test_logging_round_trip_or_not_supported(panel, bucket, s3):
         pass
     assert "Access logging is off." in panel.get("logging")
     body = panel.post("logging", {"op": "save", "target_bucket": bucket, "prefix": "logs/"})
-    if NOT_SUPPORTED in body:
+    if NOT_SUPPORTED in body and not s3.is_moto:
         assert "Access logging is off." in body
-        return
+        pytest.skip("this endpoint does not support bucket logging")
     assert f"Access logging goes to {bucket}." in body
     enabled = s3.client().get_bucket_logging(Bucket=bucket)["LoggingEnabled"]
     assert enabled == {"TargetBucket": bucket, "TargetPrefix": "logs/"}
@@ -358,13 +359,14 @@ def test_website_round_trip(panel, bucket, s3):
 
 def test_encryption_round_trip_or_not_supported(panel, bucket, s3):
     body = panel.get("encryption")
-    if NOT_SUPPORTED in body:
+    if NOT_SUPPORTED in body and not s3.is_moto:
         # Saving says so too, and "remove" must never reach the endpoint: a gateway
         # that ignores ?encryption takes that DELETE for DeleteBucket.
         assert NOT_SUPPORTED in panel.post("encryption", {"op": "save", "algorithm": "AES256"})
         assert NOT_SUPPORTED in panel.post("encryption", {"op": "delete"})
         s3.client().head_bucket(Bucket=bucket)
-        return
+        pytest.skip("this endpoint does not support default encryption")
+    assert NOT_SUPPORTED not in body
     body = panel.post("encryption", {"op": "save", "algorithm": "AES256"})
     assert "Default encryption saved." in body and "SSE-S3 (AES256)" in body
     rule = s3.client().get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]
