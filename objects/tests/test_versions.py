@@ -85,12 +85,17 @@ def test_restore_an_old_version_as_current(s3, bucket, endpoint, operator, clien
     assert AuditEntry.objects.filter(action="object.version_restore").exists()
 
 
-def test_viewer_cannot_restore_a_version(bucket, endpoint, viewer, client_as, versioned):
+def test_viewer_cannot_restore_a_version(s3, bucket, endpoint, viewer, client_as, versioned):
     response = client_as(viewer).post(
         _url("version_restore", endpoint, bucket),
         {"key": "doc.txt", "version": versioned["first"]},
     )
     assert response.status_code == 404
+    # The key stays deleted: its delete marker is still the latest entry.
+    answer = s3.client().list_object_versions(Bucket=bucket, Prefix="doc.txt")
+    assert [m["IsLatest"] for m in answer["DeleteMarkers"]] == [True]
+    assert len(answer["Versions"]) == 3  # two of doc.txt, one of doc.txt.bak
+    assert not AuditEntry.objects.filter(action="object.version_restore").exists()
 
 
 @pytest.fixture
@@ -138,8 +143,14 @@ def test_abort_one_and_abort_selected(s3, bucket, endpoint, operator, client_as,
     assert AuditEntry.objects.filter(action="multipart.abort").count() == 3
 
 
-def test_abort_rejects_a_malformed_selection(bucket, endpoint, operator, client_as):
+def test_abort_rejects_a_malformed_selection(s3, bucket, endpoint, operator, client_as, uploads):
+    # One malformed entry refuses the whole selection, its valid entries included.
+    selection = ["not json", json.dumps(list(uploads[0]))]
     response = client_as(operator).post(
-        _url("multipart_abort", endpoint, bucket), {"item": "not json"}, HTTP_HX_REQUEST="true"
+        _url("multipart_abort", endpoint, bucket), {"item": selection}, HTTP_HX_REQUEST="true"
     )
     assert response.status_code == 400
+    assert "An upload in the selection is malformed." in response.content.decode()
+    left = s3.client().list_multipart_uploads(Bucket=bucket).get("Uploads", [])
+    assert {u["UploadId"] for u in left} == {upload_id for _, upload_id in uploads}
+    assert not AuditEntry.objects.filter(action="multipart.abort").exists()
