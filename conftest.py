@@ -27,6 +27,9 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 ROOT = Path(__file__).resolve().parent
 
+# Fixtures kept in modules of their own.
+pytest_plugins = ["console.tests.workers"]
+
 
 def pytest_configure(config):
     # A process-local cache: `cache.clear()` in a test must not flush the Redis

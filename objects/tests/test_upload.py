@@ -11,7 +11,6 @@ import pytest
 from console import s3 as console_s3
 from console.models import AuditEntry, Job
 from console.s3 import S3Error
-from console.tests.workers import *  # noqa: F403 - fixtures
 from console.tests.workers import wait_for
 from objects.models import Upload, UploadChunk
 from objects.tests.upload_helpers import (

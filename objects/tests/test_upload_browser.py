@@ -6,7 +6,6 @@ import pytest
 from django.urls import reverse
 
 from console.models import Job
-from console.tests.workers import *  # noqa: F403 - fixtures
 from console.tests.workers import wait_for
 from objects.models import UploadChunk
 from objects.tests.upload_helpers import (

@@ -12,7 +12,6 @@ from django.urls import reverse
 
 from console import jobs
 from console.models import Job
-from console.tests.workers import *  # noqa: F403 - fixtures
 from console.tests.workers import wait_for
 from objects.models import Upload, UploadChunk
 from objects.tests.upload_helpers import (
