@@ -187,8 +187,9 @@ def _sent_bytes(row) -> float:
     return float(number) * {"B": 1, "KiB": 1024, "MiB": MiB, "GiB": 1024 * MiB}[unit]
 
 
+@pytest.mark.usefixtures("worker", "small_parts", "live_server")
 def test_the_panel_follows_pause_resume_and_cancel_made_on_the_jobs_page(
-    worker, small_parts, live_server, page, browser_login, operator, endpoint, s3, bucket, tmp_path
+    page, browser_login, operator, endpoint, s3, bucket, tmp_path
 ):
     source = make_file(tmp_path / "followed.bin", 12 * MiB)  # chunks of 5, 5 and 2 MiB
     browser_login(operator)
@@ -230,8 +231,9 @@ def test_the_panel_follows_pause_resume_and_cancel_made_on_the_jobs_page(
     assert multipart_uploads(s3.client(), bucket) == []
 
 
+@pytest.mark.usefixtures("worker", "small_parts", "live_server")
 def test_pausing_in_the_panel_keeps_the_progress_it_showed(
-    worker, small_parts, live_server, page, browser_login, operator, endpoint, s3, bucket, tmp_path
+    page, browser_login, operator, endpoint, s3, bucket, tmp_path
 ):
     source = make_file(tmp_path / "slow.bin", 12 * MiB)
     browser_login(operator)
