@@ -175,22 +175,22 @@ def s3_server():
 
 
 @pytest.fixture
-def s3(s3_server):
+def s3_target(s3_server):
     """The S3 endpoint under test, wiped after the test."""
     yield s3_server
     s3_server.wipe()
 
 
 @pytest.fixture
-def bucket(s3):
-    return s3.make_bucket()
+def bucket(s3_target):
+    return s3_target.make_bucket()
 
 
 # Markers follow from the fixtures a test uses (its whole fixture closure), so a
 # new test cannot forget them; `bin/test --fast` leaves out every test marked so.
 MARKERS_BY_FIXTURE = {
     "s3_server": "s3",
-    "s3": "s3",
+    "s3_target": "s3",
     "bucket": "s3",
     "auth_moto": "moto",
     "worker": "worker",
@@ -296,7 +296,7 @@ NO_SERVER_URL = "http://127.0.0.1:9"
 def endpoint(db, request):
     """A stored endpoint: the S3 server under test for tests marked `s3`, else a row.
 
-    A test that uses `s3` or `bucket` is marked `s3` by itself (see
+    A test that uses `s3_target` or `bucket` is marked `s3` by itself (see
     `pytest_collection_modifyitems`); one that reaches S3 only through the console
     carries `@pytest.mark.s3`. Every other test gets an endpoint whose address
     refuses connections, so it starts no S3 server, and one that talks to S3
