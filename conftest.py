@@ -18,13 +18,25 @@ from pathlib import Path
 
 import pytest
 
-os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/console")
+# Child processes (a `celery worker`) read this; pytest-django has loaded our own
+# settings before this file, so `pytest_configure` below sets the cache for them.
 os.environ.setdefault("CACHE_URL", "locmem://")
 # Playwright's sync API runs an event loop in the test thread; the ORM calls made
 # there by live-server tests are still synchronous.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 ROOT = Path(__file__).resolve().parent
+
+# Fixtures kept in modules of their own.
+pytest_plugins = ["console.tests.workers"]
+
+
+def pytest_configure(config):
+    # A process-local cache: `cache.clear()` in a test must not flush the Redis
+    # database that holds the Celery queues of other test processes.
+    from django.conf import settings
+
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 
 def free_port() -> int:
@@ -67,7 +79,7 @@ class S3Target:
     url: str
     access_key: str
     secret_key: str
-    kind: str  # "moto" or "external"
+    kind: str  # "moto", "external" or "none" (nothing listens)
     region: str = "us-east-1"
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
     created: list[str] = field(default_factory=list)
@@ -163,15 +175,63 @@ def s3_server():
 
 
 @pytest.fixture
-def s3(s3_server):
+def s3_target(s3_server):
     """The S3 endpoint under test, wiped after the test."""
     yield s3_server
     s3_server.wipe()
 
 
 @pytest.fixture
-def bucket(s3):
-    return s3.make_bucket()
+def bucket(s3_target):
+    return s3_target.make_bucket()
+
+
+# Markers follow from the fixtures a test uses (its whole fixture closure), so a
+# new test cannot forget them; `bin/test --fast` leaves out every test marked so.
+MARKERS_BY_FIXTURE = {
+    "s3_server": "s3",
+    "s3_target": "s3",
+    "bucket": "s3",
+    "auth_moto": "moto",
+    "worker": "worker",
+    "worker_process": "worker",
+    "browser": "browser",
+    "page": "browser",
+    "browser_login": "browser",
+}
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` selects by marker
+def pytest_collection_modifyitems(items):
+    for item in items:
+        needs = {MARKERS_BY_FIXTURE.get(name) for name in item.fixturenames} - {None}
+        for name in sorted(needs):
+            item.add_marker(name)
+
+
+@pytest.fixture(autouse=True)
+def forget_s3_clients():
+    """Drop the cached S3 clients of the endpoints a test saved, after it.
+
+    `console.s3` keeps a client per endpoint version for the life of the process,
+    each with a botocore session of its own (about 12 MB of service model). Every
+    test saves new endpoints, so without this one test process grows by gigabytes.
+    """
+    from django.db.models.signals import post_save
+
+    from console import s3
+    from console.models import Endpoint
+
+    saved = []
+
+    def remember(sender, instance, **kwargs):
+        saved.append(instance)
+
+    post_save.connect(remember, sender=Endpoint, weak=False, dispatch_uid="forget_s3_clients")
+    yield
+    post_save.disconnect(sender=Endpoint, dispatch_uid="forget_s3_clients")
+    for item in saved:
+        s3.forget(item)
 
 
 # The cast: an admin, people holding each level on `endpoint`, and an outsider.
@@ -228,20 +288,35 @@ def _granted(django_user_model, password, endpoint, name, level):
     return user
 
 
+# An address where nothing listens: a connection to it is refused at once.
+NO_SERVER_URL = "http://127.0.0.1:9"
+
+
 @pytest.fixture
-def endpoint(db, s3_server):
-    """A stored endpoint pointing at the S3 server under test."""
+def endpoint(db, request):
+    """A stored endpoint: the S3 server under test for tests marked `s3`, else a row.
+
+    A test that uses `s3_target` or `bucket` is marked `s3` by itself (see
+    `pytest_collection_modifyitems`); one that reaches S3 only through the console
+    carries `@pytest.mark.s3`. Every other test gets an endpoint whose address
+    refuses connections, so it starts no S3 server, and one that talks to S3
+    without saying so fails at once rather than passing by chance.
+    """
     from console.models import Endpoint
 
+    if request.node.get_closest_marker("s3"):
+        target = request.getfixturevalue("s3_server")
+    else:
+        target = S3Target(NO_SERVER_URL, "testing", "testing", kind="none")
     item = Endpoint(
         name="Test S3",
-        provider="ceph" if s3_server.kind == "external" else "other",
-        endpoint_url=s3_server.url,
-        region=s3_server.region,
+        provider="ceph" if target.kind == "external" else "other",
+        endpoint_url=target.url,
+        region=target.region,
         addressing_style="path",
-        access_key_id=s3_server.access_key,
+        access_key_id=target.access_key,
     )
-    item.set_secret_key(s3_server.secret_key)
+    item.set_secret_key(target.secret_key)
     item.save()
     return item
 

@@ -10,8 +10,10 @@ pytestmark = [pytest.mark.s3, pytest.mark.browser]
 
 
 @pytest.mark.django_db(transaction=True)
-def test_manager_creates_configures_and_deletes_bucket(page, browser_login, manager, endpoint, s3):
-    name = s3.bucket_name("ui")
+def test_manager_creates_configures_and_deletes_bucket(
+    page, browser_login, manager, endpoint, s3_target
+):
+    name = s3_target.bucket_name("ui")
     browser_login(manager)
     page.goto(f"/e/{endpoint.code}/")
     page.click("text=New bucket")
@@ -24,7 +26,7 @@ def test_manager_creates_configures_and_deletes_bucket(page, browser_login, mana
     versioning.locator("button:has-text('Enable versioning')").click()
     versioning = page.locator("#panel-versioning")
     versioning.locator("text=Versioning is now enabled.").wait_for()
-    assert s3.client().get_bucket_versioning(Bucket=name)["Status"] == "Enabled"
+    assert s3_target.client().get_bucket_versioning(Bucket=name)["Status"] == "Enabled"
 
     # A template fills the policy editor through htmx, then it is saved.
     policy = page.locator("#panel-policy")
@@ -34,7 +36,7 @@ def test_manager_creates_configures_and_deletes_bucket(page, browser_login, mana
     assert f"arn:aws:s3:::{name}/*" in editor.input_value()
     page.locator("#panel-policy button:has-text('Save policy')").click()
     page.locator("#panel-policy >> text=Policy saved.").wait_for()
-    stored = json.loads(s3.client().get_bucket_policy(Bucket=name)["Policy"])
+    stored = json.loads(s3_target.client().get_bucket_policy(Bucket=name)["Policy"])
     assert stored["Statement"][0]["Principal"] in ("*", {"AWS": "*"})
 
     page.click("a:has-text('Delete bucket')")
@@ -43,7 +45,7 @@ def test_manager_creates_configures_and_deletes_bucket(page, browser_login, mana
     page.click("button:has-text('Delete bucket')")
     page.wait_for_url(f"**/e/{endpoint.code}/")
     page.locator(f"text=Bucket {name} deleted.").wait_for()
-    assert name not in [b["Name"] for b in s3.client().list_buckets()["Buckets"]]
+    assert name not in [b["Name"] for b in s3_target.client().list_buckets()["Buckets"]]
 
 
 # The contrast of a button's text with its own background (WCAG 2 relative
@@ -63,10 +65,10 @@ CONTRAST = """(el) => {
 
 
 def test_every_button_on_the_settings_and_browse_pages_is_legible(
-    browser_login, manager, endpoint, s3
+    browser_login, manager, endpoint, s3_target
 ):
-    bucket = s3.make_bucket("legible")
-    s3.client().put_object(Bucket=bucket, Key="a.txt", Body=b"a")
+    bucket = s3_target.make_bucket("legible")
+    s3_target.client().put_object(Bucket=bucket, Key="a.txt", Body=b"a")
     page = browser_login(manager)
     for url in (
         f"/e/{endpoint.code}/b/{bucket}/settings/",

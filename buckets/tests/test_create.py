@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from console import s3 as s3mod
+from console import s3
 from console.models import AuditEntry
 
 pytestmark = pytest.mark.s3
@@ -12,12 +12,12 @@ def _create(client, endpoint, **data):
     return client.post(f"/e/{endpoint.code}/new/", data)
 
 
-def test_manager_creates_bucket_with_acl_and_versioning(client_as, manager, endpoint, s3):
-    name = s3.bucket_name("new")
+def test_manager_creates_bucket_with_acl_and_versioning(client_as, manager, endpoint, s3_target):
+    name = s3_target.bucket_name("new")
     response = _create(client_as(manager), endpoint, name=name, acl="public-read", versioning="on")
     assert response.status_code == 302
     assert response["Location"] == f"/e/{endpoint.code}/b/{name}/settings/"
-    raw = s3.client()
+    raw = s3_target.client()
     assert raw.get_bucket_versioning(Bucket=name).get("Status") == "Enabled"
     grants = raw.get_bucket_acl(Bucket=name)["Grants"]
     assert any(
@@ -28,13 +28,15 @@ def test_manager_creates_bucket_with_acl_and_versioning(client_as, manager, endp
     assert entry.bucket == name and entry.outcome == "ok" and entry.username == "manager"
 
 
-def test_create_with_object_lock(client_as, manager, endpoint, s3):
-    name = s3.bucket_name("lock")
+def test_create_with_object_lock(client_as, manager, endpoint, s3_target):
+    name = s3_target.bucket_name("lock")
     response = _create(client_as(manager), endpoint, name=name, object_lock="on")
     assert response.status_code == 302
-    config = s3.client().get_object_lock_configuration(Bucket=name)["ObjectLockConfiguration"]
+    config = s3_target.client().get_object_lock_configuration(Bucket=name)[
+        "ObjectLockConfiguration"
+    ]
     assert config["ObjectLockEnabled"] == "Enabled"
-    assert s3.client().get_bucket_versioning(Bucket=name)["Status"] == "Enabled"
+    assert s3_target.client().get_bucket_versioning(Bucket=name)["Status"] == "Enabled"
 
 
 def test_invalid_name_is_a_field_error_and_sends_nothing(client_as, manager, endpoint, s3_calls):
@@ -58,7 +60,7 @@ def test_cos_endpoint_requires_appid_suffix_before_any_request(client_as, manage
 
 
 def test_creating_a_bucket_you_already_own_says_it_exists_and_is_yours(
-    client_as, manager, endpoint, bucket, s3, s3_calls
+    client_as, manager, endpoint, bucket, s3_target, s3_calls
 ):
     # moto and Ceph's gateway both answer a second CreateBucket in us-east-1 with
     # 200, so the console asks HeadBucket first and sends no CreateBucket at all.
@@ -71,19 +73,19 @@ def test_creating_a_bucket_you_already_own_says_it_exists_and_is_yours(
     assert "BucketAlreadyOwnedByYou" in body
     assert "created." not in body.replace("nothing was created.", "")
     assert s3_calls == ["HeadBucket"]
-    raw = s3.client()
+    raw = s3_target.client()
     assert raw.get_bucket_versioning(Bucket=bucket).get("Status") != "Enabled"
     grants = raw.get_bucket_acl(Bucket=bucket)["Grants"]
     assert not any(g["Grantee"].get("URI", "").endswith("AllUsers") for g in grants)
     assert AuditEntry.objects.get(action="bucket.create").outcome == "failed"
 
 
-def test_new_bucket_is_checked_then_created(client_as, manager, endpoint, s3, s3_calls):
-    name = s3.bucket_name("fresh")
+def test_new_bucket_is_checked_then_created(client_as, manager, endpoint, s3_target, s3_calls):
+    name = s3_target.bucket_name("fresh")
     response = _create(client_as(manager), endpoint, name=name)
     assert response.status_code == 302
     assert s3_calls == ["HeadBucket", "CreateBucket"]
-    assert s3.client().head_bucket(Bucket=name)
+    assert s3_target.client().head_bucket(Bucket=name)
 
 
 @pytest.mark.parametrize(
@@ -99,9 +101,9 @@ def test_create_errors_in_words(client_as, manager, endpoint, monkeypatch, code,
     # Limits such as TooManyBuckets cannot be reached on a test server, so the
     # answer is replaced at the seam the view calls.
     def refuse(*args, **kwargs):
-        raise s3mod.S3Error(code, status=409, request_id="req-1")
+        raise s3.S3Error(code, status=409, request_id="req-1")
 
-    monkeypatch.setattr(s3mod, "create_bucket", refuse)
+    monkeypatch.setattr(s3, "create_bucket", refuse)
     response = _create(client_as(manager), endpoint, name="fine-name")
     body = response.content.decode()
     assert response.status_code == 200

@@ -8,9 +8,9 @@ pytestmark = pytest.mark.s3
 
 
 def test_delete_page_says_what_stands_in_the_way(
-    client_as, manager, endpoint, bucket, s3, s3_calls
+    client_as, manager, endpoint, bucket, s3_target, s3_calls
 ):
-    raw = s3.client()
+    raw = s3_target.client()
     for i in range(3):
         raw.put_object(Bucket=bucket, Key=f"k{i}", Body=b"x")
     raw.create_multipart_upload(Bucket=bucket, Key="big")
@@ -24,29 +24,29 @@ def test_delete_page_says_what_stands_in_the_way(
     assert "Empty and delete" not in body
 
 
-def test_delete_needs_the_typed_name(client_as, manager, endpoint, bucket, s3):
+def test_delete_needs_the_typed_name(client_as, manager, endpoint, bucket, s3_target):
     response = client_as(manager).post(
         f"/e/{endpoint.code}/b/{bucket}/delete/", {"confirm_name": "something-else"}
     )
     assert response.status_code == 200
     assert "That is not the bucket&#x27;s name; nothing was deleted." in response.content.decode()
-    s3.client().head_bucket(Bucket=bucket)  # still there
+    s3_target.client().head_bucket(Bucket=bucket)  # still there
 
 
-def test_delete_empty_bucket(client_as, manager, endpoint, bucket, s3):
+def test_delete_empty_bucket(client_as, manager, endpoint, bucket, s3_target):
     client = client_as(manager)
     page = client.get(f"/e/{endpoint.code}/b/{bucket}/delete/").content.decode()
     assert "The bucket is empty" in page
     response = client.post(f"/e/{endpoint.code}/b/{bucket}/delete/", {"confirm_name": bucket})
     assert response.status_code == 302
     assert response["Location"] == f"/e/{endpoint.code}/"
-    names = [b["Name"] for b in s3.client().list_buckets()["Buckets"]]
+    names = [b["Name"] for b in s3_target.client().list_buckets()["Buckets"]]
     assert bucket not in names
     assert AuditEntry.objects.get(action="bucket.delete").outcome == "ok"
 
 
-def test_delete_of_non_empty_bucket_fails_in_words(client_as, manager, endpoint, bucket, s3):
-    s3.client().put_object(Bucket=bucket, Key="k", Body=b"x")
+def test_delete_of_non_empty_bucket_fails_in_words(client_as, manager, endpoint, bucket, s3_target):
+    s3_target.client().put_object(Bucket=bucket, Key="k", Body=b"x")
     response = client_as(manager).post(
         f"/e/{endpoint.code}/b/{bucket}/delete/", {"confirm_name": bucket}
     )
@@ -56,9 +56,9 @@ def test_delete_of_non_empty_bucket_fails_in_words(client_as, manager, endpoint,
     assert AuditEntry.objects.get(action="bucket.delete").outcome == "failed"
 
 
-def test_operator_cannot_delete_bucket(client_as, operator, endpoint, bucket, s3):
+def test_operator_cannot_delete_bucket(client_as, operator, endpoint, bucket, s3_target):
     client = client_as(operator)
     assert client.get(f"/e/{endpoint.code}/b/{bucket}/delete/").status_code == 404
     response = client.post(f"/e/{endpoint.code}/b/{bucket}/delete/", {"confirm_name": bucket})
     assert response.status_code == 404
-    s3.client().head_bucket(Bucket=bucket)
+    s3_target.client().head_bucket(Bucket=bucket)

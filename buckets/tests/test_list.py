@@ -26,19 +26,19 @@ def test_viewer_sees_no_create_or_delete(client_as, viewer, endpoint, bucket):
     assert f"/b/{bucket}/delete/" not in body
 
 
-def test_filter_by_name(client_as, viewer, endpoint, s3):
-    keep, drop = s3.make_bucket("alpha"), s3.make_bucket("beta")
+def test_filter_by_name(client_as, viewer, endpoint, s3_target):
+    keep, drop = s3_target.make_bucket("alpha"), s3_target.make_bucket("beta")
     response = client_as(viewer).get(f"/e/{endpoint.code}/", {"q": "ALPHA"}, HTTP_HX_REQUEST="true")
     body = response.content.decode()
     assert keep in body and drop not in body
     assert "<html" not in body  # the fragment only
 
 
-def test_list_of_300_buckets_costs_one_request(client_as, viewer, endpoint, s3, s3_calls):
-    if not s3.is_moto:
+def test_list_of_300_buckets_costs_one_request(client_as, viewer, endpoint, s3_target, s3_calls):
+    if not s3_target.is_moto:
         pytest.skip("creating 300 buckets is only done on the throw-away moto server")
-    raw = s3.client()
-    names = [s3.bucket_name(f"many{i}") for i in range(300)]
+    raw = s3_target.client()
+    names = [s3_target.bucket_name(f"many{i}") for i in range(300)]
     for name in names:
         raw.create_bucket(Bucket=name)
     response = client_as(viewer).get(f"/e/{endpoint.code}/")

@@ -10,8 +10,8 @@ from playwright.sync_api import expect
 pytestmark = [pytest.mark.browser, pytest.mark.s3]
 
 
-def test_admin_adds_tests_and_opens_an_endpoint(browser_login, admin_user, s3):
-    bucket = s3.make_bucket("browser")
+def test_admin_adds_tests_and_opens_an_endpoint(browser_login, admin_user, s3_target):
+    bucket = s3_target.make_bucket("browser")
     page = browser_login(admin_user)
 
     page.get_by_role("link", name="Add endpoint").click()
@@ -24,11 +24,11 @@ def test_admin_adds_tests_and_opens_an_endpoint(browser_login, admin_user, s3):
     before.wait_for_element_state("hidden")
     expect(page.locator("#endpoint-fields select[name=provider]")).to_have_value("other")
     expect(page.locator("input[name=name]")).to_have_value("Browser S3")
-    page.fill("input[name=endpoint_url]", s3.url)
-    page.fill("input[name=region]", s3.region)
+    page.fill("input[name=endpoint_url]", s3_target.url)
+    page.fill("input[name=region]", s3_target.region)
     page.select_option("select[name=addressing_style]", "path")
-    page.fill("input[name=access_key_id]", s3.access_key)
-    page.fill("input[name=secret_key]", s3.secret_key)
+    page.fill("input[name=access_key_id]", s3_target.access_key)
+    page.fill("input[name=secret_key]", s3_target.secret_key)
     page.get_by_role("button", name="Save").click()
 
     expect(page.locator("h1")).to_have_text("Browser S3")

@@ -147,11 +147,22 @@ def test_eta_and_percent(job):
     assert job.percent == 100 and job.eta_seconds is None
 
 
-def test_beat_schedule_runs_the_sweep(settings):
-    entry = settings.CELERY_BEAT_SCHEDULE["sweep-stale-jobs"]
-    assert entry["task"] == "console.sweep_jobs"
+def test_beat_schedule_runs_the_sweep(job, sent, settings):
+    from console.celery import app
+
+    app.loader.import_default_modules()  # what a worker does first: finds the tasks
+    schedule = app.conf.beat_schedule
+    entry = schedule["sweep-stale-jobs"]
     assert entry["schedule"] <= 60
-    assert settings.CELERY_BEAT_SCHEDULE["purge-stale-uploads"]["task"] == "objects.purge_uploads"
+    # The task beat sends is registered and sweeps: a job of a lost worker is queued again.
+    jobs.claim(job.pk, "dead")
+    stale = timezone.now() - timedelta(seconds=settings.JOB_STALE_SECONDS + 1)
+    Job.objects.filter(pk=job.pk).update(heartbeat_at=stale)
+    assert app.tasks[entry["task"]].apply().get() == 1
+    assert Job.objects.get(pk=job.pk).state == Job.State.QUEUED
+    assert [name for name, _ in sent] == ["objects.run_upload"]
+    purge = schedule["purge-stale-uploads"]
+    assert purge["task"] in app.tasks and purge["schedule"] <= 3600
 
 
 def test_speed_drops_to_zero_when_nothing_moves_for_a_while(job, monkeypatch):

@@ -63,13 +63,13 @@ def test_every_named_url_has_a_permission_case():
 
 
 @pytest.fixture
-def ctx(endpoint, s3, viewer, operator, manager, outsider, admin_user):
+def ctx(endpoint, s3_target, viewer, operator, manager, outsider, admin_user):
     from console.models import Grant
 
-    bucket = s3.make_bucket("matrix")
-    s3.client().put_object(Bucket=bucket, Key="hello.txt", Body=b"hello")
+    bucket = s3_target.make_bucket("matrix")
+    s3_target.client().put_object(Bucket=bucket, Key="hello.txt", Body=b"hello")
     grant = Grant.objects.get(endpoint=endpoint, user=viewer)
-    return Ctx(endpoint, bucket, "hello.txt", s3, extra={"grant_id": grant.pk})
+    return Ctx(endpoint, bucket, "hello.txt", s3_target, extra={"grant_id": grant.pk})
 
 
 @pytest.mark.s3

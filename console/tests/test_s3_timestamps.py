@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from botocore.utils import parse_timestamp as botocore_parse_timestamp
 
-from console import s3 as console_s3
+from console import s3
 
 
 @pytest.mark.parametrize(
@@ -22,14 +22,14 @@ from console import s3 as console_s3
     ],
 )
 def test_timestamp_parser_agrees_with_botocore(value):
-    assert console_s3.parse_timestamp(value) == botocore_parse_timestamp(value)
+    assert s3.parse_timestamp(value) == botocore_parse_timestamp(value)
 
 
 @pytest.mark.s3
-def test_listing_times_through_the_console_client_equal_the_raw_client(endpoint, s3, bucket):
-    s3.client().put_object(Bucket=bucket, Key="a.txt", Body=b"a")
-    raw = s3.client().list_objects_v2(Bucket=bucket)["Contents"][0]["LastModified"]
-    ours = console_s3.client_for(endpoint).list_objects_v2(Bucket=bucket)["Contents"][0]
+def test_listing_times_through_the_console_client_equal_the_raw_client(endpoint, s3_target, bucket):
+    s3_target.client().put_object(Bucket=bucket, Key="a.txt", Body=b"a")
+    raw = s3_target.client().list_objects_v2(Bucket=bucket)["Contents"][0]["LastModified"]
+    ours = s3.client_for(endpoint).list_objects_v2(Bucket=bucket)["Contents"][0]
     assert ours["LastModified"] == raw and ours["LastModified"].utcoffset() is not None
-    head = console_s3.client_for(endpoint).head_object(Bucket=bucket, Key="a.txt")
+    head = s3.client_for(endpoint).head_object(Bucket=bucket, Key="a.txt")
     assert head["LastModified"] == raw.replace(microsecond=0)

@@ -18,8 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 
-from console import crypto
-from console import s3 as console_s3
+from console import crypto, s3
 from console.models import AuditEntry, Endpoint, Grant
 from console.tests.matrix import Ctx
 from console.tests.servers import closed_port_url
@@ -30,15 +29,15 @@ TOKEN = "tok-" + uuid.uuid4().hex + "-never-shown"
 
 
 @pytest.fixture
-def secret_endpoint(db, s3, admin_user):
+def secret_endpoint(db, s3_target, admin_user):
     # moto without signature checks accepts any secret and token, so the
     # operations below succeed while using values only this test knows.
-    if not s3.is_moto:
+    if not s3_target.is_moto:
         pytest.skip("needs an S3 server that accepts an invented secret (moto)")
     endpoint = Endpoint(
         name="Secretive",
         provider="other",
-        endpoint_url=s3.url,
+        endpoint_url=s3_target.url,
         region="us-east-1",
         addressing_style="path",
         access_key_id="AKIDSECRETIVE",
@@ -72,23 +71,23 @@ def _pages(client, endpoint, s3_target, bucket, staff):
 
 @pytest.mark.s3
 def test_stored_secrets_appear_in_no_page_log_audit_or_error(
-    secret_endpoint, s3, client, admin_user, caplog
+    secret_endpoint, s3_target, client, admin_user, caplog
 ):
     caplog.set_level(logging.DEBUG)
     for name in ("console", "buckets", "objects", "django"):
         caplog.set_level(logging.DEBUG, logger=name)
     client.force_login(admin_user)
-    bucket = s3.make_bucket("secret")
-    s3.client().put_object(Bucket=bucket, Key="hello.txt", Body=b"hello")
+    bucket = s3_target.make_bucket("secret")
+    s3_target.client().put_object(Bucket=bucket, Key="hello.txt", Body=b"hello")
     endpoint = secret_endpoint
 
     # Successful S3 work through the console.
-    assert bucket in [b["name"] for b in console_s3.list_buckets(endpoint)]
+    assert bucket in [b["name"] for b in s3.list_buckets(endpoint)]
     result = client.post(reverse("endpoint_test", args=[endpoint.code]))
     assert b"Connected" in result.content
 
     seen = []
-    for url, status, body in _pages(client, endpoint, s3, bucket, admin_user):
+    for url, status, body in _pages(client, endpoint, s3_target, bucket, admin_user):
         assert status < 500, f"{url} answered {status}"
         _assert_clean(body, url)
         assert endpoint.secret_key_encrypted not in body
@@ -97,9 +96,9 @@ def test_stored_secrets_appear_in_no_page_log_audit_or_error(
     assert reverse("buckets:list", args=[endpoint.code]) in seen
 
     # Failing S3 work: a missing bucket, then an endpoint that refuses connections.
-    with pytest.raises(console_s3.S3Error) as missing:
-        with console_s3.s3_errors():
-            console_s3.client_for(endpoint).head_bucket(Bucket=s3.bucket_name("missing"))
+    with pytest.raises(s3.S3Error) as missing:
+        with s3.s3_errors():
+            s3.client_for(endpoint).head_bucket(Bucket=s3_target.bucket_name("missing"))
     errors = [missing.value]
     endpoint.endpoint_url = closed_port_url()
     endpoint.save()
@@ -109,8 +108,8 @@ def test_stored_secrets_appear_in_no_page_log_audit_or_error(
     response = client.post(reverse("endpoint_test", args=[endpoint.code]))
     assert b"ConnectionRefused" in response.content
     _assert_clean(response.content.decode(), "test result")
-    with pytest.raises(console_s3.S3Error) as refused:
-        console_s3.list_buckets(endpoint)
+    with pytest.raises(s3.S3Error) as refused:
+        s3.list_buckets(endpoint)
     errors.append(refused.value)
     for error in errors:
         text = " ".join([str(error), repr(error), error.message, error.detail, str(error.args)])
@@ -238,7 +237,7 @@ def test_tampered_secret_is_refused_in_words_not_a_500(db, client, admin_user, m
     endpoint.refresh_from_db()
     with pytest.raises(crypto.SecretUnreadable):
         endpoint.secret_key()
-    console_s3.forget(endpoint)
+    s3.forget(endpoint)
     client.force_login(admin_user)
     response = client.get(reverse("buckets:list", args=[endpoint.code]))
     assert response.status_code == 200

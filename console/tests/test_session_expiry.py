@@ -31,9 +31,9 @@ def _expire(endpoint, delta):
 
 
 def test_every_page_of_the_endpoint_says_its_credentials_expired(
-    s3, bucket, endpoint, viewer, client_as
+    s3_target, bucket, endpoint, viewer, client_as
 ):
-    s3.client().put_object(Bucket=bucket, Key="a.txt", Body=b"a")
+    s3_target.client().put_object(Bucket=bucket, Key="a.txt", Body=b"a")
     _expire(endpoint, -timedelta(minutes=5))
     client = client_as(viewer)
     for name, url in _pages(endpoint, bucket).items():
@@ -46,9 +46,9 @@ def test_every_page_of_the_endpoint_says_its_credentials_expired(
 
 
 def test_every_page_warns_a_day_before_the_credentials_expire(
-    s3, bucket, endpoint, admin_user, client_as
+    s3_target, bucket, endpoint, admin_user, client_as
 ):
-    s3.client().put_object(Bucket=bucket, Key="a.txt", Body=b"a")
+    s3_target.client().put_object(Bucket=bucket, Key="a.txt", Body=b"a")
     _expire(endpoint, timedelta(hours=20))
     client = client_as(admin_user)
     for name, url in _pages(endpoint, bucket).items():
@@ -58,9 +58,9 @@ def test_every_page_warns_a_day_before_the_credentials_expire(
 
 
 def test_no_warning_while_the_credentials_have_more_than_a_day(
-    s3, bucket, endpoint, viewer, client_as
+    s3_target, bucket, endpoint, viewer, client_as
 ):
-    s3.client().put_object(Bucket=bucket, Key="a.txt", Body=b"a")
+    s3_target.client().put_object(Bucket=bucket, Key="a.txt", Body=b"a")
     _expire(endpoint, timedelta(hours=25))
     client = client_as(viewer)
     for name, url in _pages(endpoint, bucket).items():

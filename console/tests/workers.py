@@ -1,8 +1,9 @@
 """Celery workers for tests: on the real Redis, on a queue of this test session.
 
-Import the fixtures into a test module (`from console.tests.workers import *`).
-`worker` runs an in-process worker thread; `worker_process()` starts a real
-`celery worker` in a child process (for tests that kill it).
+A pytest plugin (the root conftest's `pytest_plugins`), so every test can ask for
+the fixtures: `worker` runs an in-process worker thread; `worker_process()` starts
+a real `celery worker` in a child process (for tests that kill it). `wait_for` is
+a plain function to import.
 """
 
 from __future__ import annotations
@@ -18,8 +19,6 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-
-__all__ = ["celery_queue", "staging", "worker", "worker_process", "wait_for"]
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from django.urls import reverse
 
-from console import s3 as s3_module
+from console import s3
 
 pytestmark = pytest.mark.s3
 
@@ -16,7 +16,7 @@ pytestmark = pytest.mark.s3
 def count_calls(endpoint):
     """Counts the S3 requests the console's own client sends."""
     calls = []
-    client = s3_module.client_for(endpoint)
+    client = s3.client_for(endpoint)
     handler = lambda model, **kw: calls.append(model.name)  # noqa: E731
     client.meta.events.register("before-call.s3", handler)
     yield calls
@@ -29,10 +29,10 @@ def _put_many(raw, bucket, keys):
 
 
 def test_paging_visits_every_key_once_forwards_and_backwards(
-    s3, bucket, endpoint, viewer, client_as, count_calls
+    s3_target, bucket, endpoint, viewer, client_as, count_calls
 ):
     keys = [f"p/key-{i:05d}" for i in range(2500)]
-    _put_many(s3.client(), bucket, keys)
+    _put_many(s3_target.client(), bucket, keys)
     client = client_as(viewer)
     url = reverse("objects:browse", args=[endpoint.code, bucket]) + "?prefix=p%2F&size=200"
 
@@ -63,9 +63,9 @@ def test_paging_visits_every_key_once_forwards_and_backwards(
 
 
 def test_folders_come_first_with_breadcrumbs_and_human_sizes(
-    s3, bucket, endpoint, viewer, client_as
+    s3_target, bucket, endpoint, viewer, client_as
 ):
-    raw = s3.client()
+    raw = s3_target.client()
     raw.put_object(Bucket=bucket, Key="docs/2024/report.pdf", Body=b"x" * 2048)
     raw.put_object(Bucket=bucket, Key="docs/readme.txt", Body=b"hello")
     client = client_as(viewer)
@@ -87,8 +87,8 @@ def test_folders_come_first_with_breadcrumbs_and_human_sizes(
     assert "2.0 KiB" in deeper.content.decode()
 
 
-def test_sort_filter_and_etag_toggle(s3, bucket, endpoint, viewer, client_as):
-    raw = s3.client()
+def test_sort_filter_and_etag_toggle(s3_target, bucket, endpoint, viewer, client_as):
+    raw = s3_target.client()
     raw.put_object(Bucket=bucket, Key="a-small", Body=b"1")
     raw.put_object(Bucket=bucket, Key="b-big", Body=b"1" * 100)
     raw.put_object(Bucket=bucket, Key="c-mid", Body=b"1" * 10)
@@ -103,7 +103,7 @@ def test_sort_filter_and_etag_toggle(s3, bucket, endpoint, viewer, client_as):
     assert etag in client.get(url, {"etag": "on"}).content.decode()
 
 
-def test_jump_to_prefix_or_key(s3, bucket, endpoint, viewer, client_as):
+def test_jump_to_prefix_or_key(s3_target, bucket, endpoint, viewer, client_as):
     client = client_as(viewer)
     url = reverse("objects:jump", args=[endpoint.code, bucket])
     to_folder = client.get(url, {"to": "x/y/"})
@@ -128,17 +128,30 @@ def test_listing_container_refreshes_itself_and_accepts_uploads(
     assert fragment.lstrip().startswith('<div id="listing"')
 
 
-def test_missing_bucket_shows_the_error_not_a_500(endpoint, viewer, client_as, s3):
+def test_missing_bucket_shows_the_error_not_a_500(endpoint, viewer, client_as, s3_target):
     client = client_as(viewer)
-    response = client.get(reverse("objects:browse", args=[endpoint.code, s3.bucket_name("nx")]))
+    response = client.get(
+        reverse("objects:browse", args=[endpoint.code, s3_target.bucket_name("nx")])
+    )
     assert response.status_code == 200
     assert "NoSuchBucket" in response.content.decode()
 
 
 def test_page_size_is_capped_at_1000(bucket, endpoint, viewer, client_as):
+    # What S3 is asked for: MaxKeys of every ListObjectsV2 the page sends.
+    max_keys = []
+    s3.client_for(endpoint).meta.events.register(
+        "provide-client-params.s3.ListObjectsV2",
+        lambda params, **kwargs: max_keys.append(params["MaxKeys"]),
+    )
     client = client_as(viewer)
     url = reverse("objects:browse", args=[endpoint.code, bucket])
-    assert client.get(url, {"size": "5000"}).context["opts"]["size"] in (None, 200)
+    assert client.get(url, {"size": "1000"}).context["opts"]["size"] == 1000
+    # A larger size is not a choice: the page falls back to the default of 200.
+    response = client.get(url, {"size": "5000"})
+    assert response.context["opts"]["size"] == 200
+    assert '<option value="200" selected>' in response.content.decode()
+    assert max_keys == [1000, 200]
 
 
 def test_previous_tokens_stay_short_in_the_url():
@@ -150,10 +163,10 @@ def test_previous_tokens_stay_short_in_the_url():
     assert sum(len(t) + 6 for t in kept) <= BACK_STACK_CHARS
 
 
-def test_a_page_url_alone_leads_back(s3, bucket, endpoint, viewer, client_as):
+def test_a_page_url_alone_leads_back(s3_target, bucket, endpoint, viewer, client_as):
     """The position lives in the URL: a fresh client with a bookmarked page-2 URL
     gets page 2 and a working link to page 1."""
-    raw = s3.client()
+    raw = s3_target.client()
     for i in range(15):
         raw.put_object(Bucket=bucket, Key=f"k{i:02d}", Body=b"")
     first = client_as(viewer).get(

@@ -12,8 +12,8 @@ from objects.tests.test_detail import PNG
 pytestmark = [pytest.mark.s3, pytest.mark.browser]
 
 
-def test_browse_preview_share_rename_delete(s3, bucket, endpoint, operator, browser_login):
-    raw = s3.client()
+def test_browse_preview_share_rename_delete(s3_target, bucket, endpoint, operator, browser_login):
+    raw = s3_target.client()
     raw.put_object(Bucket=bucket, Key="photos/pic.png", Body=PNG, ContentType="image/png")
     page = browser_login(operator)
 
@@ -55,12 +55,12 @@ def test_browse_preview_share_rename_delete(s3, bucket, endpoint, operator, brow
     "key", ["../../etc/passwd", "docs/./notes.txt", "h/a//b", "/leading", "plain/file.txt"]
 )
 def test_keys_with_dot_segments_download_intact_in_chromium(
-    key, s3, bucket, endpoint, viewer, browser_login, tmp_path
+    key, s3_target, bucket, endpoint, viewer, browser_login, tmp_path
 ):
     # The endpoint is browser-reachable: plain keys go by presigned URL, the rest
     # through the console (Chromium would resolve the segments of a presigned URL).
     assert endpoint.browser_reachable
-    raw = s3.client()
+    raw = s3_target.client()
     raw.put_object(Bucket=bucket, Key=key, Body=b"the right object: " + key.encode())
     raw.put_object(Bucket=bucket, Key="etc/passwd", Body=b"the wrong object")
     page = browser_login(viewer)
@@ -73,11 +73,11 @@ def test_keys_with_dot_segments_download_intact_in_chromium(
 
 
 def test_keys_with_invisible_characters_cannot_pass_for_other_names(
-    s3, bucket, endpoint, operator, browser_login
+    s3_target, bucket, endpoint, operator, browser_login
 ):
     spoof = "in/rtl\u202egnp.exe"
     hidden = "in/zero\u200bwidth.txt"
-    raw = s3.client()
+    raw = s3_target.client()
     raw.put_object(Bucket=bucket, Key=spoof, Body=b"x" * 7)
     raw.put_object(Bucket=bucket, Key=hidden, Body=b"y")
     page = browser_login(operator)

@@ -22,8 +22,8 @@ def _url(name, endpoint, bucket):
     return reverse(f"objects:{name}", args=[endpoint.code, bucket])
 
 
-def test_detail_shows_headers_metadata_tags_and_acl(s3, bucket, endpoint, viewer, client_as):
-    s3.client().put_object(
+def test_detail_shows_headers_metadata_tags_and_acl(s3_target, bucket, endpoint, viewer, client_as):
+    s3_target.client().put_object(
         Bucket=bucket,
         Key="docs/a.txt",
         Body=b"hello",
@@ -53,8 +53,8 @@ def test_detail_shows_headers_metadata_tags_and_acl(s3, bucket, endpoint, viewer
     assert "Save metadata" not in page
 
 
-def test_multipart_etag_is_never_called_an_md5(s3, bucket, endpoint, viewer, client_as):
-    raw = s3.client()
+def test_multipart_etag_is_never_called_an_md5(s3_target, bucket, endpoint, viewer, client_as):
+    raw = s3_target.client()
     upload = raw.create_multipart_upload(Bucket=bucket, Key="big.bin")
     part = raw.upload_part(
         Bucket=bucket, Key="big.bin", UploadId=upload["UploadId"], PartNumber=1, Body=b"x" * 1024
@@ -86,9 +86,9 @@ def test_restore_header_is_read_as_words():
 
 
 def test_download_is_a_presigned_attachment_with_the_real_name(
-    s3, bucket, endpoint, viewer, client_as
+    s3_target, bucket, endpoint, viewer, client_as
 ):
-    s3.client().put_object(Bucket=bucket, Key="报告 2024.txt", Body=b"data")
+    s3_target.client().put_object(Bucket=bucket, Key="报告 2024.txt", Body=b"data")
     response = client_as(viewer).get(_url("download", endpoint, bucket), {"key": "报告 2024.txt"})
     assert response.status_code == 302
     with urllib.request.urlopen(response["Location"], timeout=10) as answer:
@@ -105,10 +105,12 @@ def test_attachment_header_follows_rfc_6266():
     assert "na%C3%AFve%20%22q%22.txt" in value
 
 
-def test_download_streams_through_the_console_with_ranges(s3, bucket, endpoint, viewer, client_as):
+def test_download_streams_through_the_console_with_ranges(
+    s3_target, bucket, endpoint, viewer, client_as
+):
     endpoint.browser_reachable = False
     endpoint.save()
-    s3.client().put_object(Bucket=bucket, Key="x/data.bin", Body=bytes(range(256)) * 10)
+    s3_target.client().put_object(Bucket=bucket, Key="x/data.bin", Body=bytes(range(256)) * 10)
     client = client_as(viewer)
     whole = client.get(_url("download", endpoint, bucket), {"key": "x/data.bin"})
     assert whole.status_code == 200
@@ -122,8 +124,8 @@ def test_download_streams_through_the_console_with_ranges(s3, bucket, endpoint, 
     assert part["Content-Range"] == "bytes 10-19/2560"
 
 
-def test_preview_of_an_image_is_sandboxed(s3, bucket, endpoint, viewer, client_as):
-    s3.client().put_object(Bucket=bucket, Key="pic.png", Body=PNG, ContentType="image/png")
+def test_preview_of_an_image_is_sandboxed(s3_target, bucket, endpoint, viewer, client_as):
+    s3_target.client().put_object(Bucket=bucket, Key="pic.png", Body=PNG, ContentType="image/png")
     client = client_as(viewer)
     detail = client.get(_url("detail", endpoint, bucket), {"key": "pic.png"})
     assert detail.context["preview"] == "image"
@@ -141,27 +143,29 @@ def test_preview_of_an_image_is_sandboxed(s3, bucket, endpoint, viewer, client_a
     "key,ctype",
     [("evil.html", "text/html"), ("evil.svg", "image/svg+xml"), ("evil.txt", "text/plain")],
 )
-def test_html_and_svg_preview_as_plain_text(s3, bucket, endpoint, viewer, client_as, key, ctype):
+def test_html_and_svg_preview_as_plain_text(
+    s3_target, bucket, endpoint, viewer, client_as, key, ctype
+):
     body = b"<script>alert(1)</script><svg onload=alert(1)>"
-    s3.client().put_object(Bucket=bucket, Key=key, Body=body, ContentType=ctype)
+    s3_target.client().put_object(Bucket=bucket, Key=key, Body=body, ContentType=ctype)
     response = client_as(viewer).get(_url("preview", endpoint, bucket), {"key": key})
     assert response["Content-Type"] == "text/plain; charset=utf-8"
     assert response.content == body
     assert "sandbox" in response["Content-Security-Policy"]
 
 
-def test_json_preview_is_pretty_printed(s3, bucket, endpoint, viewer, client_as):
-    s3.client().put_object(
+def test_json_preview_is_pretty_printed(s3_target, bucket, endpoint, viewer, client_as):
+    s3_target.client().put_object(
         Bucket=bucket, Key="a.json", Body=b'{"a":[1,2]}', ContentType="application/json"
     )
     response = client_as(viewer).get(_url("preview", endpoint, bucket), {"key": "a.json"})
     assert response.content.decode() == '{\n  "a": [\n    1,\n    2\n  ]\n}'
 
 
-def test_large_text_gets_no_preview(s3, bucket, endpoint, viewer, client_as, settings):
+def test_large_text_gets_no_preview(s3_target, bucket, endpoint, viewer, client_as, settings):
     from objects import download
 
-    s3.client().put_object(Bucket=bucket, Key="big.txt", Body=b"x" * 2048)
+    s3_target.client().put_object(Bucket=bucket, Key="big.txt", Body=b"x" * 2048)
     old = download.PREVIEW_LIMITS["text"]
     download.PREVIEW_LIMITS["text"] = 1024
     try:
@@ -172,13 +176,13 @@ def test_large_text_gets_no_preview(s3, bucket, endpoint, viewer, client_as, set
 
 
 def test_archived_objects_show_their_state_in_listing_and_detail(
-    s3, bucket, endpoint, viewer, client_as
+    s3_target, bucket, endpoint, viewer, client_as
 ):
     # Which classes are archival is the provider table's word: on Ceph, GLACIER is a
     # plain placement target, so the test speaks as an endpoint whose GLACIER archives.
     endpoint.provider = "other"
     endpoint.save()
-    raw = s3.client()
+    raw = s3_target.client()
     try:
         raw.put_object(Bucket=bucket, Key="cold/a.txt", Body=b"x", StorageClass="GLACIER")
     except Exception:  # a gateway without that placement target
@@ -190,7 +194,7 @@ def test_archived_objects_show_their_state_in_listing_and_detail(
     detail = client.get(_url("detail", endpoint, bucket), {"key": "cold/a.txt"})
     assert "archived (restore it before reading)" in detail.content.decode()
     assert "preview" not in detail.context  # an archived object cannot be read
-    if not s3.is_moto:
+    if not s3_target.is_moto:
         return  # RestoreObject is not implemented everywhere (Ceph answers 501)
     raw.restore_object(Bucket=bucket, Key="cold/a.txt", RestoreRequest={"Days": 2})
     detail = client.get(_url("detail", endpoint, bucket), {"key": "cold/a.txt"})
@@ -198,8 +202,8 @@ def test_archived_objects_show_their_state_in_listing_and_detail(
     assert "restore" in detail.content.decode()
 
 
-def test_viewer_sees_no_change_controls(s3, bucket, endpoint, viewer, client_as):
-    s3.client().put_object(Bucket=bucket, Key="a.txt", Body=b"x")
+def test_viewer_sees_no_change_controls(s3_target, bucket, endpoint, viewer, client_as):
+    s3_target.client().put_object(Bucket=bucket, Key="a.txt", Body=b"x")
     client = client_as(viewer)
     listing = client.get(_url("browse", endpoint, bucket)).content.decode()
     assert "Delete" not in listing and "New folder" not in listing

@@ -49,9 +49,9 @@ def _download(client, endpoint, bucket, key) -> bytes:
 
 
 def test_every_hostile_key_round_trips_through_the_console(
-    s3, bucket, endpoint, operator, client_as
+    s3_target, bucket, endpoint, operator, client_as
 ):
-    raw = s3.client()
+    raw = s3_target.client()
     for key in KEYS:
         raw.put_object(Bucket=bucket, Key=key, Body=body_for(key))
     client = client_as(operator)
@@ -91,10 +91,10 @@ def test_every_hostile_key_round_trips_through_the_console(
 
 
 def test_script_key_is_escaped_in_folder_names_links_and_messages(
-    s3, bucket, endpoint, operator, client_as
+    s3_target, bucket, endpoint, operator, client_as
 ):
     key = f"h/{SCRIPT}"
-    s3.client().put_object(Bucket=bucket, Key=key, Body=b"x")
+    s3_target.client().put_object(Bucket=bucket, Key=key, Body=b"x")
     client = client_as(operator)
     page = _browse(client, endpoint, bucket, "h/").content.decode()
     assert "&lt;script&gt;alert(1)&lt;/" in page

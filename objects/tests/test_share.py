@@ -21,8 +21,8 @@ def _url(name, endpoint, bucket):
     return reverse(f"objects:{name}", args=[endpoint.code, bucket])
 
 
-def test_viewer_makes_a_download_link_that_works(s3, bucket, endpoint, viewer, client_as):
-    s3.client().put_object(Bucket=bucket, Key="s/a b.txt", Body=b"shared")
+def test_viewer_makes_a_download_link_that_works(s3_target, bucket, endpoint, viewer, client_as):
+    s3_target.client().put_object(Bucket=bucket, Key="s/a b.txt", Body=b"shared")
     response = client_as(viewer).post(
         _url("share", endpoint, bucket), {"key": "s/a b.txt", "method": "GET", "expires": 120}
     )
@@ -53,18 +53,20 @@ def test_viewer_cannot_make_an_upload_link(bucket, endpoint, viewer, client_as):
     assert "link" not in response.context
 
 
-def test_operator_upload_link_accepts_a_put(s3, bucket, endpoint, operator, client_as):
+def test_operator_upload_link_accepts_a_put(s3_target, bucket, endpoint, operator, client_as):
     response = client_as(operator).post(
         _url("share", endpoint, bucket), {"key": "up/new.txt", "method": "PUT", "expires": 60}
     )
     link = response.context["link"]
     answer = requests.put(link, data=b"uploaded", timeout=10)
     assert answer.status_code == 200
-    assert s3.client().get_object(Bucket=bucket, Key="up/new.txt")["Body"].read() == b"uploaded"
+    assert (
+        s3_target.client().get_object(Bucket=bucket, Key="up/new.txt")["Body"].read() == b"uploaded"
+    )
 
 
 def test_post_policy_builder_gives_url_fields_form_and_curl(
-    s3, bucket, endpoint, operator, client_as
+    s3_target, bucket, endpoint, operator, client_as
 ):
     response = client_as(operator).post(
         _url("share_post", endpoint, bucket),
@@ -87,7 +89,7 @@ def test_post_policy_builder_gives_url_fields_form_and_curl(
         policy["url"], data=fields, files={"file": ("hello.txt", b"hi there")}, timeout=10
     )
     assert answer.status_code in (200, 201, 204), answer.text
-    assert s3.client().get_object(Bucket=bucket, Key="drop/hello.txt")["Body"].read() == (
+    assert s3_target.client().get_object(Bucket=bucket, Key="drop/hello.txt")["Body"].read() == (
         b"hi there"
     )
     assert re.search(
@@ -139,11 +141,11 @@ def test_share_links_turned_off_make_no_link_or_form(bucket, endpoint, operator,
 
 
 def test_download_streams_through_the_console_when_share_links_are_off(
-    s3, bucket, endpoint, viewer, client_as
+    s3_target, bucket, endpoint, viewer, client_as
 ):
     endpoint.share_links = False
     endpoint.save()
-    s3.client().put_object(Bucket=bucket, Key="d/a.txt", Body=b"streamed")
+    s3_target.client().put_object(Bucket=bucket, Key="d/a.txt", Body=b"streamed")
     response = client_as(viewer).get(_url("download", endpoint, bucket), {"key": "d/a.txt"})
     assert response.status_code == 200
     assert b"".join(response.streaming_content) == b"streamed"
@@ -151,7 +153,7 @@ def test_download_streams_through_the_console_when_share_links_are_off(
 
 
 def test_share_page_warns_that_a_link_to_a_dot_segment_key_breaks_in_browsers(
-    s3, bucket, endpoint, viewer, client_as
+    s3_target, bucket, endpoint, viewer, client_as
 ):
     url = reverse("objects:share", args=[endpoint.code, bucket])
     client = client_as(viewer)

@@ -8,10 +8,9 @@ import re
 
 import pytest
 
-from console import s3 as console_s3
+from console import s3
 from console.models import AuditEntry, Job
 from console.s3 import S3Error
-from console.tests.workers import *  # noqa: F403 - fixtures
 from console.tests.workers import wait_for
 from objects.models import Upload, UploadChunk
 from objects.tests.upload_helpers import (
@@ -38,7 +37,7 @@ def finished_job(code, timeout=60):
 
 
 def test_small_file_goes_in_one_put_with_its_options(
-    worker, client_as, operator, endpoint, s3, bucket, tmp_path
+    worker, client_as, operator, endpoint, s3_target, bucket, tmp_path
 ):
     source = make_file(tmp_path / "notes.txt", 1000)
     client = client_as(operator)
@@ -61,7 +60,7 @@ def test_small_file_goes_in_one_put_with_its_options(
     job = finished_job(answer["job"])
     assert job.state == Job.State.SUCCEEDED, job.error
     assert job.percent == 100
-    raw = s3.client()
+    raw = s3_target.client()
     head = raw.head_object(Bucket=bucket, Key="docs/notes.txt")
     assert head["ContentLength"] == 1000
     assert head["ContentType"] == "text/plain"
@@ -76,7 +75,7 @@ def test_small_file_goes_in_one_put_with_its_options(
 
 
 def test_multipart_upload_is_byte_identical_and_leaves_nothing(
-    worker, small_parts, client_as, operator, endpoint, s3, bucket, tmp_path
+    worker, small_parts, client_as, operator, endpoint, s3_target, bucket, tmp_path
 ):
     source = make_file(tmp_path / "big.bin", 17 * MiB + 123)
     client = client_as(operator)
@@ -87,7 +86,7 @@ def test_multipart_upload_is_byte_identical_and_leaves_nothing(
     complete(client, answer)
     job = finished_job(answer["job"])
     assert job.state == Job.State.SUCCEEDED, job.error
-    raw = s3.client()
+    raw = s3_target.client()
     assert sha256_object(raw, bucket, "big.bin") == sha256_file(source)
     assert raw.head_object(Bucket=bucket, Key="big.bin")["ContentType"] == "x-test/bin"
     assert multipart_uploads(raw, bucket) == []
@@ -99,7 +98,7 @@ def test_multipart_upload_is_byte_identical_and_leaves_nothing(
 
 
 def test_parts_are_sent_while_later_chunks_are_still_arriving(
-    worker, small_parts, client_as, operator, endpoint, s3, bucket, tmp_path
+    worker, small_parts, client_as, operator, endpoint, s3_target, bucket, tmp_path
 ):
     source = make_file(tmp_path / "stream.bin", 16 * MiB)
     client = client_as(operator)
@@ -139,27 +138,23 @@ def test_parts_carry_a_signed_content_md5_which_the_bucket_checks(
     md5 = hashlib.md5(source.read_bytes()).digest()
     other = hashlib.md5(b"other bytes").digest()
     sent = []
-    client = console_s3.client_for(endpoint, transfer=True)
+    client = s3.client_for(endpoint, transfer=True)
 
     def capture(request, **kwargs):
         sent.append({k.lower(): v for k, v in request.headers.items()})
 
     client.meta.events.register("before-send.s3.UploadPart", capture)
-    upload_id = console_s3.create_multipart_upload(endpoint, bucket, "signed.bin", {})
+    upload_id = s3.create_multipart_upload(endpoint, bucket, "signed.bin", {})
     try:
-        etag = console_s3.upload_part(
-            endpoint, bucket, "signed.bin", upload_id, 1, source, b64(md5)
-        )
+        etag = s3.upload_part(endpoint, bucket, "signed.bin", upload_id, 1, source, b64(md5))
         assert etag.strip('"') == md5.hex()
         if not s3_server.is_moto:
             with pytest.raises(S3Error) as refused:
-                console_s3.upload_part(
-                    endpoint, bucket, "signed.bin", upload_id, 2, source, b64(other)
-                )
+                s3.upload_part(endpoint, bucket, "signed.bin", upload_id, 2, source, b64(other))
             assert refused.value.code in ("BadDigest", "InvalidDigest")
     finally:
         client.meta.events.unregister("before-send.s3.UploadPart", capture)
-        console_s3.abort_multipart(endpoint, bucket, "signed.bin", upload_id, missing_ok=True)
+        s3.abort_multipart(endpoint, bucket, "signed.bin", upload_id, missing_ok=True)
     headers = {k: v.decode() if isinstance(v, bytes) else v for k, v in sent[0].items()}
     assert headers["x-amz-content-sha256"] == "UNSIGNED-PAYLOAD"
     signed = re.search(r"SignedHeaders=([^,]+)", headers["authorization"]).group(1)
@@ -211,7 +206,7 @@ def test_only_the_owner_sends_chunks_and_seals_the_upload(
 
 
 def test_choosing_the_same_file_again_carries_on_with_its_upload(
-    worker, small_parts, client_as, operator, endpoint, s3, bucket, tmp_path
+    worker, small_parts, client_as, operator, endpoint, s3_target, bucket, tmp_path
 ):
     """A reloaded page loses the browser's queue; the console keeps the chunks."""
     source = make_file(tmp_path / "film.bin", 12 * MiB)
@@ -227,7 +222,7 @@ def test_choosing_the_same_file_again_carries_on_with_its_upload(
     assert complete(client, answer).status_code == 200
     job = finished_job(answer["job"])
     assert job.state == Job.State.SUCCEEDED, job.error
-    assert sha256_object(s3.client(), bucket, "film.bin") == sha256_file(source)
+    assert sha256_object(s3_target.client(), bucket, "film.bin") == sha256_file(source)
     assert Job.objects.filter(target="film.bin").count() == 1
     assert AuditEntry.objects.filter(action="object.upload", outcome="resumed").exists()
 
@@ -291,7 +286,9 @@ def test_completing_an_upload_that_has_ended_is_refused(
     assert not Upload.objects.get(job__code=answer["job"]).sealed
 
 
-def test_resent_chunk_is_accepted_once(worker, client_as, operator, endpoint, s3, bucket, tmp_path):
+def test_resent_chunk_is_accepted_once(
+    worker, client_as, operator, endpoint, s3_target, bucket, tmp_path
+):
     source = make_file(tmp_path / "twice.txt", 5000)
     client = client_as(operator)
     answer = create_upload(client, endpoint, bucket, source).json()
@@ -299,7 +296,7 @@ def test_resent_chunk_is_accepted_once(worker, client_as, operator, endpoint, s3
     assert send_chunk(client, source, answer, 1).status_code == 200
     complete(client, answer)
     assert finished_job(answer["job"]).state == Job.State.SUCCEEDED
-    assert sha256_object(s3.client(), bucket, "twice.txt") == sha256_file(source)
+    assert sha256_object(s3_target.client(), bucket, "twice.txt") == sha256_file(source)
 
 
 def test_bad_metadata_and_too_many_tags_are_refused_in_words(
@@ -324,7 +321,7 @@ def test_bad_metadata_and_too_many_tags_are_refused_in_words(
 
 
 def test_folder_paths_are_kept_under_the_prefix(
-    worker, client_as, operator, endpoint, s3, bucket, tmp_path
+    worker, client_as, operator, endpoint, s3_target, bucket, tmp_path
 ):
     source = make_file(tmp_path / "c.txt", 10)
     client = client_as(operator)
@@ -335,7 +332,7 @@ def test_folder_paths_are_kept_under_the_prefix(
     send_chunks(client, source, answer)
     complete(client, answer)
     assert finished_job(answer["job"]).state == Job.State.SUCCEEDED
-    assert s3.client().head_object(Bucket=bucket, Key="photos/album/sub/c.txt")
+    assert s3_target.client().head_object(Bucket=bucket, Key="photos/album/sub/c.txt")
 
 
 def test_viewer_cannot_upload(client_as, viewer, endpoint, bucket, tmp_path, staging):
@@ -358,7 +355,7 @@ def test_chunk_size_grows_so_parts_stay_within_ten_thousand(settings):
 
 
 def test_upload_paused_for_silence_carries_on_when_the_browser_comes_back(
-    worker, small_parts, settings, client_as, operator, endpoint, s3, bucket, tmp_path
+    worker, small_parts, settings, client_as, operator, endpoint, s3_target, bucket, tmp_path
 ):
     # A browser that went quiet (a laptop lid closed) frees its worker: the job pauses.
     settings.UPLOAD_IDLE_SECONDS = 1
@@ -382,8 +379,8 @@ def test_upload_paused_for_silence_carries_on_when_the_browser_comes_back(
         what="the resumed upload to succeed",
     )
     assert done.error == ""
-    assert sha256_object(s3.client(), bucket, "quiet.bin") == sha256_file(source)
-    assert multipart_uploads(s3.client(), bucket) == []
+    assert sha256_object(s3_target.client(), bucket, "quiet.bin") == sha256_file(source)
+    assert multipart_uploads(s3_target.client(), bucket) == []
 
 
 def test_upload_header_fields_with_line_breaks_are_refused_in_words(

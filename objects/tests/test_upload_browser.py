@@ -6,7 +6,6 @@ import pytest
 from django.urls import reverse
 
 from console.models import Job
-from console.tests.workers import *  # noqa: F403 - fixtures
 from console.tests.workers import wait_for
 from objects.models import UploadChunk
 from objects.tests.upload_helpers import (
@@ -25,7 +24,7 @@ def items(page, state):
 
 
 def test_browser_uploads_file_and_folder_pauses_resumes_and_cancels(
-    worker, live_server, page, browser_login, operator, endpoint, s3, bucket, tmp_path
+    worker, live_server, page, browser_login, operator, endpoint, s3_target, bucket, tmp_path
 ):
     big = make_file(tmp_path / "big.bin", 50 * MiB)
     folder = tmp_path / "album"
@@ -49,7 +48,7 @@ def test_browser_uploads_file_and_folder_pauses_resumes_and_cancels(
     page.locator("#job-notice .message").wait_for(timeout=15000)
     assert "finished" in page.locator("#job-notice").inner_text()
 
-    raw = s3.client()
+    raw = s3_target.client()
     keys = {o["Key"] for o in raw.list_objects_v2(Bucket=bucket, Prefix="in/")["Contents"]}
     assert keys == {"in/big.bin", "in/album/a.txt", "in/album/b.jpg", "in/album/sub/c.txt"}
     assert sha256_object(raw, bucket, "in/big.bin") == sha256_file(big)
@@ -89,9 +88,9 @@ def test_browser_uploads_file_and_folder_pauses_resumes_and_cancels(
 
 
 def test_files_dropped_on_the_listing_upload_into_the_current_folder(
-    worker, live_server, page, browser_login, operator, endpoint, s3, bucket
+    worker, live_server, page, browser_login, operator, endpoint, s3_target, bucket
 ):
-    s3.client().put_object(Bucket=bucket, Key="docs/old.txt", Body=b"old")
+    s3_target.client().put_object(Bucket=bucket, Key="docs/old.txt", Body=b"old")
     browser_login(operator)
     page.goto(reverse("objects:browse", args=[endpoint.code, bucket]) + "?prefix=docs/")
     # A drop carries a DataTransfer built in the page, as a file manager's drag would.
@@ -111,16 +110,16 @@ def test_files_dropped_on_the_listing_upload_into_the_current_folder(
     assert controls.count() == 4
     assert not any(controls.nth(i).is_visible() for i in range(4))
     page.locator("#listing >> text=dropped.txt").wait_for(timeout=30000)
-    body = s3.client().get_object(Bucket=bucket, Key="docs/dropped.txt")["Body"].read()
+    body = s3_target.client().get_object(Bucket=bucket, Key="docs/dropped.txt")["Body"].read()
     assert body == b"dropped body"
 
 
 def test_a_failed_file_is_retried_afresh_or_carries_on(
-    worker, live_server, page, browser_login, operator, endpoint, s3, bucket, tmp_path
+    worker, live_server, page, browser_login, operator, endpoint, s3_target, bucket, tmp_path
 ):
     browser_login(operator)
     page.goto(reverse("objects:upload", args=[endpoint.code, bucket]))
-    raw = s3.client()
+    raw = s3_target.client()
 
     # The server has ended the upload (here it says so for every chunk): Retry
     # starts the file afresh, as a new upload.
@@ -160,7 +159,7 @@ def test_a_failed_file_is_retried_afresh_or_carries_on(
 
 
 def test_a_reloaded_page_carries_on_when_the_same_file_is_chosen_again(
-    worker, live_server, page, browser_login, operator, endpoint, s3, bucket, tmp_path
+    worker, live_server, page, browser_login, operator, endpoint, s3_target, bucket, tmp_path
 ):
     source = make_file(tmp_path / "long.bin", 20 * MiB)  # three chunks
     browser_login(operator)
@@ -179,7 +178,7 @@ def test_a_reloaded_page_carries_on_when_the_same_file_is_chosen_again(
     row.locator(".job-card[data-state=succeeded]").wait_for(timeout=60000)
     assert row.get_attribute("data-state") == "sent"
     assert Job.objects.filter(target="long.bin").count() == 1
-    assert sha256_object(s3.client(), bucket, "long.bin") == sha256_file(source)
+    assert sha256_object(s3_target.client(), bucket, "long.bin") == sha256_file(source)
 
 
 def _sent_bytes(row) -> float:
@@ -188,8 +187,9 @@ def _sent_bytes(row) -> float:
     return float(number) * {"B": 1, "KiB": 1024, "MiB": MiB, "GiB": 1024 * MiB}[unit]
 
 
+@pytest.mark.usefixtures("worker", "small_parts", "live_server")
 def test_the_panel_follows_pause_resume_and_cancel_made_on_the_jobs_page(
-    worker, small_parts, live_server, page, browser_login, operator, endpoint, s3, bucket, tmp_path
+    page, browser_login, operator, endpoint, s3_target, bucket, tmp_path
 ):
     source = make_file(tmp_path / "followed.bin", 12 * MiB)  # chunks of 5, 5 and 2 MiB
     browser_login(operator)
@@ -214,7 +214,7 @@ def test_the_panel_follows_pause_resume_and_cancel_made_on_the_jobs_page(
     jobs_page.get_by_role("button", name="Resume").click()
     row.locator(".job-card[data-state=succeeded]").wait_for(timeout=60000)
     assert row.get_attribute("data-state") == "sent"
-    assert sha256_object(s3.client(), bucket, "followed.bin") == sha256_file(source)
+    assert sha256_object(s3_target.client(), bucket, "followed.bin") == sha256_file(source)
 
     canceled = make_file(tmp_path / "dropped.bin", 12 * MiB)
     page.route("**/chunks/2", lambda route: route.abort())
@@ -228,11 +228,12 @@ def test_the_panel_follows_pause_resume_and_cancel_made_on_the_jobs_page(
     assert "canceled on the jobs page" in row.locator(".upload-error").inner_text()
     controls = row.locator(".upload-controls button")
     assert not any(controls.nth(i).is_visible() for i in range(controls.count()))
-    assert multipart_uploads(s3.client(), bucket) == []
+    assert multipart_uploads(s3_target.client(), bucket) == []
 
 
+@pytest.mark.usefixtures("worker", "small_parts", "live_server")
 def test_pausing_in_the_panel_keeps_the_progress_it_showed(
-    worker, small_parts, live_server, page, browser_login, operator, endpoint, s3, bucket, tmp_path
+    page, browser_login, operator, endpoint, s3_target, bucket, tmp_path
 ):
     source = make_file(tmp_path / "slow.bin", 12 * MiB)
     browser_login(operator)
@@ -260,11 +261,11 @@ def test_pausing_in_the_panel_keeps_the_progress_it_showed(
     )
     row.locator("[data-action=resume]").click()
     row.locator(".job-card[data-state=succeeded]").wait_for(timeout=60000)
-    assert sha256_object(s3.client(), bucket, "slow.bin") == sha256_file(source)
+    assert sha256_object(s3_target.client(), bucket, "slow.bin") == sha256_file(source)
 
 
 def test_the_upload_queue_marks_hidden_characters_of_file_names(
-    worker, live_server, page, browser_login, operator, endpoint, s3, bucket, tmp_path
+    worker, live_server, page, browser_login, operator, endpoint, s3_target, bucket, tmp_path
 ):
     source = make_file(tmp_path / "rtl\u202egnp.exe", 10)
     browser_login(operator)
@@ -274,4 +275,6 @@ def test_the_upload_queue_marks_hidden_characters_of_file_names(
     row.locator(".job-card[data-state=succeeded]").wait_for(timeout=60000)
     assert row.locator(".upload-name").inner_text() == "rtlU+202Egnp.exe"
     assert row.locator(".job-target").inner_text().endswith("rtlU+202Egnp.exe")
-    assert s3.client().head_object(Bucket=bucket, Key="rtl\u202egnp.exe")["ContentLength"] == 10
+    assert (
+        s3_target.client().head_object(Bucket=bucket, Key="rtl\u202egnp.exe")["ContentLength"] == 10
+    )

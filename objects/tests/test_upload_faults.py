@@ -12,7 +12,6 @@ from django.urls import reverse
 
 from console import jobs
 from console.models import Job
-from console.tests.workers import *  # noqa: F403 - fixtures
 from console.tests.workers import wait_for
 from objects.models import Upload, UploadChunk
 from objects.tests.upload_helpers import (
@@ -40,7 +39,7 @@ def parts_stored(answer) -> int:
 
 @pytest.mark.slow
 def test_killed_worker_mid_upload_another_finishes_byte_identical(
-    worker_process, client_as, operator, endpoint, s3, bucket, tmp_path
+    worker_process, client_as, operator, endpoint, s3_target, bucket, tmp_path
 ):
     source = make_file(tmp_path / "large.bin", 200 * MiB)
     first = worker_process()
@@ -63,7 +62,7 @@ def test_killed_worker_mid_upload_another_finishes_byte_identical(
         lambda: (j := job_of(answer)).finished and j, timeout=120, what="the job to finish"
     )
     assert job.state == Job.State.SUCCEEDED, job.error
-    raw = s3.client()
+    raw = s3_target.client()
     assert sha256_object(raw, bucket, "large.bin") == sha256_file(source)
     assert multipart_uploads(raw, bucket) == []
     assert not Upload.objects.get(job=job).staging_dir.exists()
@@ -93,7 +92,7 @@ def _raw_put(live_server, path: str, session: str, body: bytes, announced: int) 
 
 
 def test_chunk_cut_off_halfway_is_discarded_and_the_retry_is_byte_identical(
-    worker, small_parts, live_server, client_as, operator, endpoint, s3, bucket, tmp_path
+    worker, small_parts, live_server, client_as, operator, endpoint, s3_target, bucket, tmp_path
 ):
     source = make_file(tmp_path / "cut.bin", 12 * MiB)
     client = client_as(operator)
@@ -129,18 +128,18 @@ def test_chunk_cut_off_halfway_is_discarded_and_the_retry_is_byte_identical(
     complete(client, answer)
     job = wait_for(lambda: (j := job_of(answer)).finished and j, what="the job to finish")
     assert job.state == Job.State.SUCCEEDED, job.error
-    assert sha256_object(s3.client(), bucket, "cut.bin") == sha256_file(source)
+    assert sha256_object(s3_target.client(), bucket, "cut.bin") == sha256_file(source)
 
 
 def test_cancel_leaves_no_multipart_upload_and_no_staged_file(
-    worker, small_parts, client_as, operator, endpoint, s3, bucket, tmp_path
+    worker, small_parts, client_as, operator, endpoint, s3_target, bucket, tmp_path
 ):
     source = make_file(tmp_path / "cancel.bin", 16 * MiB)
     client = client_as(operator)
     answer = create_upload(client, endpoint, bucket, source).json()
     send_chunks(client, source, answer, [1, 2])
     wait_for(lambda: parts_stored(answer) >= 1, what="a part in the bucket")
-    raw = s3.client()
+    raw = s3_target.client()
     assert len(multipart_uploads(raw, bucket)) == 1
     response = client.post(answer["cancel_url"], headers={"HX-Request": "true"})
     assert response.status_code == 200
@@ -162,7 +161,7 @@ def test_cancel_leaves_no_multipart_upload_and_no_staged_file(
 
 
 def test_cancel_of_a_paused_upload_aborts_it_without_a_worker(
-    worker, small_parts, client_as, operator, endpoint, s3, bucket, tmp_path
+    worker, small_parts, client_as, operator, endpoint, s3_target, bucket, tmp_path
 ):
     source = make_file(tmp_path / "p.bin", 11 * MiB)
     client = client_as(operator)
@@ -173,7 +172,7 @@ def test_cancel_of_a_paused_upload_aborts_it_without_a_worker(
     wait_for(lambda: job_of(answer).state == Job.State.PAUSED, what="the pause")
     client.post(answer["cancel_url"])
     assert job_of(answer).state == Job.State.CANCELED
-    assert multipart_uploads(s3.client(), bucket) == []
+    assert multipart_uploads(s3_target.client(), bucket) == []
     assert not Upload.objects.get(job__code=answer["job"]).staging_dir.exists()
 
 
@@ -210,7 +209,7 @@ def test_chunk_refused_when_the_staging_disk_fills_up_meanwhile(
 
 
 def test_pause_then_resume_after_a_worker_restart_uses_the_stored_parts(
-    small_parts, worker_process, client_as, operator, endpoint, s3, bucket, tmp_path
+    small_parts, worker_process, client_as, operator, endpoint, s3_target, bucket, tmp_path
 ):
     source = make_file(tmp_path / "resume.bin", 20 * MiB)
     first = worker_process()
@@ -232,8 +231,8 @@ def test_pause_then_resume_after_a_worker_restart_uses_the_stored_parts(
     complete(client, answer)
     job = wait_for(lambda: (j := job_of(answer)).finished and j, timeout=60, what="the job")
     assert job.state == Job.State.SUCCEEDED, job.error
-    assert sha256_object(s3.client(), bucket, "resume.bin") == sha256_file(source)
-    assert multipart_uploads(s3.client(), bucket) == []
+    assert sha256_object(s3_target.client(), bucket, "resume.bin") == sha256_file(source)
+    assert multipart_uploads(s3_target.client(), bucket) == []
 
 
 def test_upload_page_needs_operator(client_as, viewer, operator, endpoint, bucket):
@@ -245,7 +244,7 @@ def test_upload_page_needs_operator(client_as, viewer, operator, endpoint, bucke
 
 
 def test_uploads_failed_or_paused_too_long_give_up_staging_and_parts(
-    small_parts, client_as, operator, endpoint, s3, bucket, tmp_path, staging, settings
+    small_parts, client_as, operator, endpoint, s3_target, bucket, tmp_path, staging, settings
 ):
     from datetime import timedelta
 
@@ -262,19 +261,19 @@ def test_uploads_failed_or_paused_too_long_give_up_staging_and_parts(
     runner = UploadRunner(job)
     runner.start_or_resume()
     Job.objects.filter(pk=job.pk).update(state=Job.State.PAUSED)
-    assert len(multipart_uploads(s3.client(), bucket)) == 1
+    assert len(multipart_uploads(s3_target.client(), bucket)) == 1
     assert purge_uploads() == 0  # recent: kept for a resume
 
     Job.objects.filter(pk=job.pk).update(heartbeat_at=timezone.now() - timedelta(days=2))
     assert purge_uploads() == 1
     job.refresh_from_db()
     assert job.state == Job.State.CANCELED and "discarded" in job.error
-    assert multipart_uploads(s3.client(), bucket) == []
+    assert multipart_uploads(s3_target.client(), bucket) == []
     assert not Upload.objects.get(job=job).staging_dir.exists()
 
 
 def test_chunk_in_flight_when_the_upload_is_canceled_gets_409_in_words(
-    staging, small_parts, live_server, client_as, operator, endpoint, s3, bucket, tmp_path
+    staging, small_parts, live_server, client_as, operator, endpoint, s3_target, bucket, tmp_path
 ):
     # No worker: the cancel of a queued upload removes its staging folder itself,
     # while this chunk's body is still arriving.

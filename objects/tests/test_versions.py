@@ -17,8 +17,8 @@ def _url(name, endpoint, bucket):
 
 
 @pytest.fixture
-def versioned(s3, bucket):
-    raw = s3.client()
+def versioned(s3_target, bucket):
+    raw = s3_target.client()
     raw.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
     first = raw.put_object(Bucket=bucket, Key="doc.txt", Body=b"one")["VersionId"]
     second = raw.put_object(Bucket=bucket, Key="doc.txt", Body=b"two")["VersionId"]
@@ -44,14 +44,12 @@ def test_versions_of_a_key_with_delete_markers_apart(
 
 
 def test_versions_page_through_markers_in_the_url(
-    s3, bucket, endpoint, viewer, client_as, versioned, monkeypatch
+    s3_target, bucket, endpoint, viewer, client_as, versioned, monkeypatch
 ):
-    from console import s3 as s3_module
+    from console import s3
 
-    real = s3_module.list_versions
-    monkeypatch.setattr(
-        s3_module, "list_versions", lambda *a, **kw: real(*a, **{**kw, "max_keys": 2})
-    )
+    real = s3.list_versions
+    monkeypatch.setattr(s3, "list_versions", lambda *a, **kw: real(*a, **{**kw, "max_keys": 2}))
     client = client_as(viewer)
     first = client.get(_url("versions", endpoint, bucket), {"prefix": "doc"})
     assert "key_marker=" in first.context["next_url"]
@@ -62,12 +60,12 @@ def test_versions_page_through_markers_in_the_url(
     assert {versioned["first"], versioned["second"]} <= seen
 
 
-def test_download_an_old_version(s3, bucket, endpoint, viewer, client_as, versioned):
+def test_download_an_old_version(s3_target, bucket, endpoint, viewer, client_as, versioned):
     import urllib.request
 
     # moto refuses the signature of a presigned GET of a version whose key's latest
     # entry is a delete marker, so the key is made current again first.
-    s3.client().put_object(Bucket=bucket, Key="doc.txt", Body=b"three")
+    s3_target.client().put_object(Bucket=bucket, Key="doc.txt", Body=b"three")
     response = client_as(viewer).get(
         _url("download", endpoint, bucket), {"key": "doc.txt", "version": versioned["first"]}
     )
@@ -75,27 +73,34 @@ def test_download_an_old_version(s3, bucket, endpoint, viewer, client_as, versio
         assert answer.read() == b"one"
 
 
-def test_restore_an_old_version_as_current(s3, bucket, endpoint, operator, client_as, versioned):
+def test_restore_an_old_version_as_current(
+    s3_target, bucket, endpoint, operator, client_as, versioned
+):
     response = client_as(operator).post(
         _url("version_restore", endpoint, bucket),
         {"key": "doc.txt", "version": versioned["first"]},
     )
     assert response.status_code == 302
-    assert s3.client().get_object(Bucket=bucket, Key="doc.txt")["Body"].read() == b"one"
+    assert s3_target.client().get_object(Bucket=bucket, Key="doc.txt")["Body"].read() == b"one"
     assert AuditEntry.objects.filter(action="object.version_restore").exists()
 
 
-def test_viewer_cannot_restore_a_version(bucket, endpoint, viewer, client_as, versioned):
+def test_viewer_cannot_restore_a_version(s3_target, bucket, endpoint, viewer, client_as, versioned):
     response = client_as(viewer).post(
         _url("version_restore", endpoint, bucket),
         {"key": "doc.txt", "version": versioned["first"]},
     )
     assert response.status_code == 404
+    # The key stays deleted: its delete marker is still the latest entry.
+    answer = s3_target.client().list_object_versions(Bucket=bucket, Prefix="doc.txt")
+    assert [m["IsLatest"] for m in answer["DeleteMarkers"]] == [True]
+    assert len(answer["Versions"]) == 3  # two of doc.txt, one of doc.txt.bak
+    assert not AuditEntry.objects.filter(action="object.version_restore").exists()
 
 
 @pytest.fixture
-def uploads(s3, bucket):
-    raw = s3.client()
+def uploads(s3_target, bucket):
+    raw = s3_target.client()
     made = []
     for key in ("m/one.bin", "m/two.bin", "m/<b>three</b>.bin"):
         upload = raw.create_multipart_upload(Bucket=bucket, Key=key)["UploadId"]
@@ -125,21 +130,29 @@ def test_parts_of_an_upload(bucket, endpoint, viewer, client_as, uploads):
     assert response.context["total"] == 100
 
 
-def test_abort_one_and_abort_selected(s3, bucket, endpoint, operator, client_as, uploads):
+def test_abort_one_and_abort_selected(s3_target, bucket, endpoint, operator, client_as, uploads):
     client = client_as(operator)
     url = _url("multipart_abort", endpoint, bucket)
     one = client.post(url, {"item": json.dumps(list(uploads[0]))})
     assert one.status_code == 302
-    left = s3.client().list_multipart_uploads(Bucket=bucket).get("Uploads", [])
+    left = s3_target.client().list_multipart_uploads(Bucket=bucket).get("Uploads", [])
     assert len(left) == 2
     rest = client.post(url, {"item": [json.dumps(list(u)) for u in uploads[1:]]})
     assert rest.status_code == 302
-    assert not s3.client().list_multipart_uploads(Bucket=bucket).get("Uploads")
+    assert not s3_target.client().list_multipart_uploads(Bucket=bucket).get("Uploads")
     assert AuditEntry.objects.filter(action="multipart.abort").count() == 3
 
 
-def test_abort_rejects_a_malformed_selection(bucket, endpoint, operator, client_as):
+def test_abort_rejects_a_malformed_selection(
+    s3_target, bucket, endpoint, operator, client_as, uploads
+):
+    # One malformed entry refuses the whole selection, its valid entries included.
+    selection = ["not json", json.dumps(list(uploads[0]))]
     response = client_as(operator).post(
-        _url("multipart_abort", endpoint, bucket), {"item": "not json"}, HTTP_HX_REQUEST="true"
+        _url("multipart_abort", endpoint, bucket), {"item": selection}, HTTP_HX_REQUEST="true"
     )
     assert response.status_code == 400
+    assert "An upload in the selection is malformed." in response.content.decode()
+    left = s3_target.client().list_multipart_uploads(Bucket=bucket).get("Uploads", [])
+    assert {u["UploadId"] for u in left} == {upload_id for _, upload_id in uploads}
+    assert not AuditEntry.objects.filter(action="multipart.abort").exists()
