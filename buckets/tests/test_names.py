@@ -1,4 +1,4 @@
-"""Bucket names are checked before any request (SPEC B2)."""
+"""Bucket names are checked before any request."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Every settings panel round-trips: write, read back, delete (SPEC B4).
+"""Every settings panel round-trips: write, read back, delete.
 
 moto implements every panel, so there each one must work. Only another endpoint
 (S3_TEST_URL) may answer that a panel is not supported (Ceph RGW pacific refuses

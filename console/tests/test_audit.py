@@ -1,4 +1,4 @@
-"""The audit log (SPEC E5): every change recorded, searchable, exportable as CSV."""
+"""The audit log: every change recorded, searchable, exportable as CSV."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Test connection (SPEC E1): every outcome is told apart, in words, with code and request id.
+"""Test connection: every outcome is told apart, in words, with code and request id.
 
 Signatures, unknown keys and permissions come from a moto server that checks them
 (`auth_moto`). Clock skew, TLS and a hanging endpoint come from small local servers

@@ -1,4 +1,4 @@
-"""Provider presets (SPEC E3): the add form fills and validates per provider, and the
+"""Provider presets: the add form fills and validates per provider, and the
 client each preset gets signs and checksums the way that provider accepts."""
 
 from __future__ import annotations

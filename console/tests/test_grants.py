@@ -1,4 +1,4 @@
-"""Who may do what (SPEC E4): grants to users and groups, the highest wins, staff see all."""
+"""Who may do what: grants to users and groups, the highest wins, staff see all."""
 
 from __future__ import annotations
 

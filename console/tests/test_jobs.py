@@ -1,4 +1,4 @@
-"""The job engine (SPEC J1): claims, progress, control, sweep."""
+"""The job engine: claims, progress, control, sweep."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Job pages (SPEC J1): who sees what, polling that stops, controls, CSV, notice."""
+"""Job pages: who sees what, polling that stops, controls, CSV, notice."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Every URL × anonymous, outsider, viewer, operator, manager, admin (SPEC E4)."""
+"""Every URL × anonymous, outsider, viewer, operator, manager, admin."""
 
 from __future__ import annotations
 

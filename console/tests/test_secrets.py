@@ -1,4 +1,4 @@
-"""Secrets at rest and in use (SPEC E2).
+"""Secrets at rest and in use.
 
 A stored secret key and session token must never come back out: not in a page, a
 log record, an audit row, an error. They are encrypted with authenticated encryption

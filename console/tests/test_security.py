@@ -1,4 +1,4 @@
-"""Auth and safety (SPEC X2, X1): throttled login, CSP, CSRF, login everywhere,
+"""Auth and safety: throttled login, CSP, CSRF, login everywhere,
 a clean deploy check, and no 500 for any S3 failure."""
 
 from __future__ import annotations

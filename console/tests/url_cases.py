@@ -26,7 +26,7 @@ CASES = [
 ]
 
 
-# Jobs (SPEC J1): a job owned by the operator on the test endpoint. Its owner,
+# Jobs: a job owned by the operator on the test endpoint. Its owner,
 # the endpoint's managers and staff may see and act on it; nobody else learns
 # that it exists.
 def _job(ctx):

@@ -1,4 +1,4 @@
-"""Browsing one folder, one page, one list call at a time (SPEC O1)."""
+"""Browsing one folder, one page, one list call at a time."""
 
 from __future__ import annotations
 

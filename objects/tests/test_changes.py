@@ -1,5 +1,4 @@
-"""Changing one object: folder, delete, copy/move, metadata, class, tags, ACL
-(SPEC O7, O8), each audited and refused to viewers."""
+"""Changing one object: folder, delete, copy/move, metadata, class, tags, ACL, each audited and refused to viewers."""
 
 from __future__ import annotations
 

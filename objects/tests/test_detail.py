@@ -1,4 +1,4 @@
-"""Object detail, download and preview (SPEC O3, O4)."""
+"""Object detail, download and preview."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The hostile-key corpus through the console (SPEC O1, O3, O4, O8, X2)."""
+"""The hostile-key corpus through the console."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Share links and the presigned POST builder (SPEC O5)."""
+"""Share links and the presigned POST builder."""
 
 from __future__ import annotations
 

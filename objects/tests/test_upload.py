@@ -1,4 +1,4 @@
-"""Uploads through the chunk API with a real worker on the real Redis (SPEC O6, J2)."""
+"""Uploads through the chunk API with a real worker on the real Redis."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Uploading through Chromium with the upload module (SPEC O6), end to end."""
+"""Uploading through Chromium with the upload module, end to end."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The faults an upload must survive (issue "Faults to prove", SPEC J2)."""
+"""The faults an upload must survive: killed workers, cut chunks, cancels, a full disk."""
 
 from __future__ import annotations
 

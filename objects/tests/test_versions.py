@@ -1,4 +1,4 @@
-"""Versions (SPEC O2) and incomplete multipart uploads (SPEC O10)."""
+"""Versions and incomplete multipart uploads."""
 
 from __future__ import annotations
 

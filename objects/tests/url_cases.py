@@ -115,7 +115,7 @@ CASES = [
 ]
 
 
-# Uploads (SPEC O6): operator level. The upload is a finished one, so nothing
+# Uploads: operator level. The upload is a finished one, so nothing
 # is sent to the bucket or queued while the matrix runs.
 def _upload_kwargs(ctx, **more):
     if "upload" not in ctx.extra:
