@@ -1,4 +1,6 @@
-"""Changing one object: folder, delete, copy/move, metadata, class, tags, ACL, each audited and refused to viewers."""
+"""Changing one object: folder, delete, copy/move, metadata, class, tags, ACL.
+
+Each change is audited and refused to viewers."""
 
 from __future__ import annotations
 
