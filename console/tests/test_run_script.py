@@ -20,7 +20,9 @@ import pytest
 from conftest import free_port, wait_for_port
 
 ROOT = Path(__file__).resolve().parents[2]
-pytestmark = pytest.mark.slow
+# bin/run starts Redis (when none answers), a demo S3 server, a Celery worker and its
+# scheduler: these are not tests for the fast tier.
+pytestmark = [pytest.mark.slow, pytest.mark.worker, pytest.mark.moto]
 
 
 def stat(pid: int) -> tuple[str, int] | None:
