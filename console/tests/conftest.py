@@ -109,3 +109,16 @@ def make_endpoint(db):
         return item
 
     return make
+
+
+@pytest.fixture
+def ctx(endpoint, s3_target, viewer, operator, manager, outsider, admin_user):
+    """What the URL cases point at: the test endpoint, a bucket holding one object,
+    and the viewer's grant (for the URL that revokes a grant)."""
+    from console.models import Grant
+    from console.tests.matrix import Ctx
+
+    bucket = s3_target.make_bucket("matrix")
+    s3_target.client().put_object(Bucket=bucket, Key="hello.txt", Body=b"hello")
+    grant = Grant.objects.get(endpoint=endpoint, user=viewer)
+    return Ctx(endpoint, bucket, "hello.txt", s3_target, extra={"grant_id": grant.pk})

@@ -63,17 +63,6 @@ def query_names() -> list[str]:
 GET_CASES = [case for case in all_cases() if case.method == "get"]
 
 
-@pytest.fixture
-def ctx(endpoint, s3_target, viewer, operator, manager, outsider, admin_user):
-    from console.models import Grant
-    from console.tests.matrix import Ctx
-
-    bucket = s3_target.make_bucket("hostile")
-    s3_target.client().put_object(Bucket=bucket, Key="hello.txt", Body=b"hello")
-    grant = Grant.objects.get(endpoint=endpoint, user=viewer)
-    return Ctx(endpoint, bucket, "hello.txt", s3_target, extra={"grant_id": grant.pk})
-
-
 @pytest.mark.s3
 @pytest.mark.parametrize("case", GET_CASES, ids=lambda case: case.id)
 def test_hostile_query_values_never_give_a_500(case, ctx, client, admin_user):

@@ -7,7 +7,7 @@ import importlib
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from console.tests.matrix import ALLOWED, ROLES, Case, Ctx
+from console.tests.matrix import ALLOWED, ROLES, Case
 
 APPS = ["console", "buckets", "objects"]
 # Django's own admin guards itself (staff only); it is not ours to enumerate.
@@ -60,16 +60,6 @@ def test_every_named_url_has_a_permission_case():
     covered = {case.name for case in all_cases()}
     missing = sorted(url_names() - covered)
     assert not missing, f"URLs without a permission case: {missing}"
-
-
-@pytest.fixture
-def ctx(endpoint, s3_target, viewer, operator, manager, outsider, admin_user):
-    from console.models import Grant
-
-    bucket = s3_target.make_bucket("matrix")
-    s3_target.client().put_object(Bucket=bucket, Key="hello.txt", Body=b"hello")
-    grant = Grant.objects.get(endpoint=endpoint, user=viewer)
-    return Ctx(endpoint, bucket, "hello.txt", s3_target, extra={"grant_id": grant.pk})
 
 
 @pytest.mark.s3

@@ -70,8 +70,9 @@ def test_killed_worker_mid_upload_another_finishes_byte_identical(
     assert jobs.sweep(stale_seconds=0) == 0
 
 
-def _raw_put(live_server, path: str, session: str, body: bytes, announced: int) -> int | None:
-    """A PUT whose body is shorter than its Content-Length, then the connection is cut."""
+def _chunk_put_head(live_server, path: str, session: str, announced: int) -> tuple[tuple, bytes]:
+    """The address of the live server and the head of a chunk PUT written by hand, so
+    that a test can send its body in pieces or cut it off."""
     host, port = live_server.url.removeprefix("http://").split(":")
     token = "a" * 32
     head = (
@@ -79,9 +80,15 @@ def _raw_put(live_server, path: str, session: str, body: bytes, announced: int) 
         f"Content-Type: application/octet-stream\r\nX-CSRFToken: {token}\r\n"
         f"Cookie: sessionid={session}; csrftoken={token}\r\nConnection: close\r\n\r\n"
     )
-    sock = socket.create_connection((host, int(port)), timeout=10)
+    return (host, int(port)), head.encode()
+
+
+def _raw_put(live_server, path: str, session: str, body: bytes, announced: int) -> int | None:
+    """A PUT whose body is shorter than its Content-Length, then the connection is cut."""
+    address, head = _chunk_put_head(live_server, path, session, announced)
+    sock = socket.create_connection(address, timeout=10)
     try:
-        sock.sendall(head.encode() + body)
+        sock.sendall(head + body)
         sock.shutdown(socket.SHUT_WR)  # the browser's connection drops mid-chunk
         answer = sock.recv(4096).decode(errors="replace")
     except OSError:
@@ -281,17 +288,12 @@ def test_chunk_in_flight_when_the_upload_is_canceled_gets_409_in_words(
     client = client_as(operator)
     answer = create_upload(client, endpoint, bucket, source).json()
     chunk = read_chunk(source, answer, 1)
-    host, port = live_server.url.removeprefix("http://").split(":")
-    token = "a" * 32
-    head = (
-        f"PUT {answer['chunk_url']}1 HTTP/1.1\r\nHost: {host}:{port}\r\n"
-        f"Content-Length: {len(chunk)}\r\nContent-Type: application/octet-stream\r\n"
-        f"X-CSRFToken: {token}\r\nCookie: sessionid={client.cookies['sessionid'].value}; "
-        f"csrftoken={token}\r\nConnection: close\r\n\r\n"
+    address, head = _chunk_put_head(
+        live_server, f"{answer['chunk_url']}1", client.cookies["sessionid"].value, len(chunk)
     )
     upload = Upload.objects.get(job__code=answer["job"])
-    with socket.create_connection((host, int(port)), timeout=30) as sock:
-        sock.sendall(head.encode() + chunk[: len(chunk) // 2])
+    with socket.create_connection(address, timeout=30) as sock:
+        sock.sendall(head + chunk[: len(chunk) // 2])
         wait_for(lambda: list(upload.staging_dir.glob(".*")), timeout=10, what="a temp file")
         assert client.post(answer["cancel_url"]).status_code in (200, 302)
         assert job_of(answer).state == Job.State.CANCELED
