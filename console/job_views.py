@@ -78,7 +78,7 @@ def job_list(request):
 
 def job_detail(request, code):
     job = get_job_for_user(request, code)
-    context = {"job": job, "errors": job.errors.all()[:100]}
+    context = {"job": job, "errors": job.current_errors[:100]}
     if request.htmx:
         response = render(request, "console/_job_card.html", context)
         if job.finished:
@@ -134,7 +134,7 @@ def job_errors_csv(request, code):
     response["Content-Disposition"] = f'attachment; filename="job-{job.code}-errors.csv"'
     writer = csv.writer(response)
     writer.writerow(["key", "code", "message", "request_id", "at"])
-    for error in job.errors.all().iterator():
+    for error in job.current_errors.iterator():
         row = [error.key, error.code, error.message, error.request_id, error.at.isoformat()]
         writer.writerow(csv_row(row))
     return response

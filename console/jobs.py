@@ -1,7 +1,9 @@
 """The job engine.
 
 Every long operation is a `Job` row that its Celery task updates and pages poll.
-The rules every task follows:
+A kind plugs in by registering itself from its app's `ready()` (`register`): its
+`Runner` subclass does the next unit of work, and the engine does the rest. The
+rules every task follows:
 
 - A task receives the job's primary key and claims the row with a conditional
   update, checking the row count, so a message delivered twice (late acks after a
@@ -11,6 +13,8 @@ The rules every task follows:
   the control request (pause / cancel) a person may have made meanwhile.
 - State lives in our rows, never in Celery's result backend, so a task that
   starts again carries on from what the rows record.
+- A kind keeps its resume point in `params["cursor"]`, written with the progress
+  tick, so a task that starts again carries on from the last finished unit.
 - `sweep()` (Celery beat) re-queues running jobs whose heartbeat is stale: a
   killed worker delays a job, it never loses it.
 """
@@ -19,16 +23,20 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 
+from celery import shared_task
 from django.conf import settings
-from django.db import transaction
-from django.db.models import Q
+from django.db import close_old_connections, transaction
+from django.db.models import F, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
-from django.utils.module_loading import import_string
 
-from console.models import Job, JobError
+from console import audit
+from console.models import AuditEntry, Job, JobError
+from console.s3 import S3Error
 
 log = logging.getLogger("console.jobs")
 
@@ -39,23 +47,87 @@ LOST = "lost"
 # Seconds without a byte of progress after which a job's speed is zero.
 STILL_SECONDS = 5.0
 
-# Per kind: the Celery task that runs it, and what to do when a job that no
-# worker holds is canceled (dotted paths, imported when needed).
-KINDS = {
-    Job.Kind.UPLOAD: {
-        "task": "objects.run_upload",
-        "cancel": "objects.tasks.discard_job",
-    },
-}
+
+@dataclass(frozen=True)
+class Kind:
+    runner: type[Runner]
+    # The name of the Celery task that runs the kind's jobs (see `task`).
+    task: str
+    # What to do when a job that no worker holds is canceled.
+    cancel: Callable[[Job], None] | None = None
+
+
+# Filled by the apps that own the kinds, from their AppConfig.ready().
+KINDS: dict[str, Kind] = {}
+
+
+def register(kind: str, runner: type[Runner], task: str, cancel=None) -> None:
+    KINDS[kind] = Kind(runner=runner, task=task, cancel=cancel)
+
+
+def task(name: str):
+    """The Celery task `name` that runs jobs; an app defines one in its tasks.py.
+
+    The message comes back after a lost worker (late acks), so a task that finds
+    its job claimed by someone else, finished or paused does nothing.
+    """
+
+    @shared_task(
+        name=name, bind=True, acks_late=True, reject_on_worker_lost=True, ignore_result=True
+    )
+    def run_task(self, job_pk: int) -> None:
+        close_old_connections()
+        try:
+            run(job_pk, self.request.id or "")
+        finally:
+            close_old_connections()
+
+    return run_task
+
+
+def run(pk: int, task_id: str = "") -> None:
+    """Claim the job and let its kind's runner work on it."""
+    job = claim(pk, task_id)
+    if job is not None:
+        KINDS[job.kind].runner(job).run()
 
 
 def enqueue(job: Job) -> None:
     """Send the job's task once the current transaction has committed."""
     from console.celery import app
 
-    task = KINDS[job.kind]["task"]
+    name = KINDS[job.kind].task
     queue = settings.CELERY_TASK_DEFAULT_QUEUE
-    transaction.on_commit(lambda: app.send_task(task, args=[job.pk], queue=queue))
+    transaction.on_commit(lambda: app.send_task(name, args=[job.pk], queue=queue))
+
+
+def start(request_or_user, kind: str, endpoint, bucket: str, target: str, detail="", **fields):
+    """Create a job, record that it started and queue it once the transaction commits.
+
+    Rows the kind needs beside the job are created in the same transaction, so
+    the task never finds the job without them.
+    """
+    user = getattr(request_or_user, "user", request_or_user)
+    job = Job.objects.create(
+        kind=kind,
+        owner=user,
+        endpoint=endpoint,
+        bucket=bucket,
+        target=target,
+        heartbeat_at=timezone.now(),
+        **fields,
+    )
+    audit.record(
+        request_or_user,
+        KINDS[kind].runner.audit_action or f"job.{kind}",
+        endpoint=endpoint,
+        bucket=bucket,
+        key=target,
+        outcome=AuditEntry.Outcome.STARTED,
+        detail=detail,
+    )
+    enqueue(job)
+    return job
 
 
 def stale_before(seconds: float | None = None):
@@ -92,7 +164,8 @@ class Progress:
     """Progress of a running job, written at most once per `interval` seconds.
 
     `tick()` is called between units of work; it writes the counters, speed and
-    heartbeat when the interval has passed, and returns the control request.
+    heartbeat (and the kind's cursor, when it moved) when the interval has passed,
+    and returns the control request.
     """
 
     def __init__(self, job: Job, interval: float = 1.0):
@@ -102,6 +175,8 @@ class Progress:
         self.items_done = job.items_done
         self.items_failed = job.items_failed
         self.control = job.control
+        self.params = dict(job.params)
+        self._params_moved = False
         self._last_at = time.monotonic()
         self._last_bytes = self.bytes_done
         self._moved_at = self._last_at
@@ -111,6 +186,27 @@ class Progress:
         self.bytes_done += nbytes
         self.items_done += items
         self.items_failed += failed
+
+    @property
+    def cursor(self):
+        return self.params.get("cursor")
+
+    @cursor.setter
+    def cursor(self, value) -> None:
+        """Where the kind carries on after a restart: set it once a unit is done,
+        together with that unit's counts, and both are written in the same update."""
+        self.params["cursor"] = value
+        self._params_moved = True
+
+    def values(self) -> dict:
+        values = {
+            "bytes_done": self.bytes_done,
+            "items_done": self.items_done,
+            "items_failed": self.items_failed,
+        }
+        if self._params_moved:
+            values["params"] = self.params
+        return values
 
     def tick(self, force: bool = False) -> str:
         now = time.monotonic()
@@ -129,34 +225,28 @@ class Progress:
             self._speed = current if not self._speed else 0.5 * self._speed + 0.5 * current
         self._last_at, self._last_bytes = now, self.bytes_done
         mine = Job.objects.filter(pk=self.job.pk, state=State.RUNNING, task_id=self.job.task_id)
-        written = mine.update(
-            bytes_done=self.bytes_done,
-            items_done=self.items_done,
-            items_failed=self.items_failed,
-            speed=self._speed,
-            heartbeat_at=timezone.now(),
-        )
+        written = mine.update(**self.values(), speed=self._speed, heartbeat_at=timezone.now())
+        self._params_moved = self._params_moved and not written
         # The sweep gave the job to another worker (this one looked dead): stop.
         self.control = mine.values_list("control", flat=True).first() or "" if written else LOST
         return self.control
 
 
-def finish(job: Job, state: str, error: str = "", progress: Progress | None = None) -> bool:
+def finish(
+    job: Job, state: str, error: str = "", progress: Progress | None = None, waiting_for=""
+) -> bool:
     """End a running job in `state`; False when the row was no longer ours."""
     values = {
         "state": state,
         "control": Control.NONE,
         "error": error[:2000],
+        "waiting_for": waiting_for,
         "speed": 0,
         "finished_at": timezone.now() if state in Job.FINISHED_STATES else None,
         "heartbeat_at": timezone.now(),
     }
     if progress is not None:
-        values.update(
-            bytes_done=progress.bytes_done,
-            items_done=progress.items_done,
-            items_failed=progress.items_failed,
-        )
+        values.update(progress.values())
     mine = Job.objects.filter(pk=job.pk, state=State.RUNNING, task_id=job.task_id)
     return bool(mine.update(**values))
 
@@ -169,13 +259,124 @@ def record_error(job: Job, key: str, error) -> None:
         code=getattr(error, "code", type(error).__name__)[:100],
         message=getattr(error, "message", str(error))[:2000],
         request_id=getattr(error, "request_id", "")[:200],
+        attempt=job.attempt,
     )
 
 
-# What people do to a job. Each returns a sentence for the page.
+class Runner:
+    """One run of a job: control between units, the final state and the audit record.
+
+    A kind writes `step()`, its next unit of work, and counts what it did with
+    `self.progress.add(...)` and `self.fail_item(...)`. A kind whose work is not
+    a loop of units (an upload waits for chunks) overrides `work()` and ends
+    through `stop`, `wait` and `done` like the loop below.
+    """
+
+    # What the kind's jobs are called in the audit log (their start and outcome).
+    audit_action = ""
+    # The job's error when the task stopped on a bug of ours.
+    crash_message = "The job stopped on an internal error."
+
+    def __init__(self, job: Job):
+        self.job = job
+        self.progress = Progress(job)
+
+    @property
+    def audit_key(self) -> str:
+        return self.job.target
+
+    def step(self) -> bool:
+        """Do the next unit of work; False once nothing is left."""
+        raise NotImplementedError
+
+    def on_cancel(self) -> None:
+        """Remove what a job canceled halfway leaves behind."""
+
+    @property
+    def retrying(self) -> bool:
+        return self.job.attempt > 1
+
+    def failed_last_time(self) -> list[str]:
+        """The keys of the items the previous run failed: all that a retry redoes."""
+        rows = JobError.objects.filter(job=self.job, attempt=self.job.attempt - 1)
+        return list(rows.order_by("id").values_list("key", flat=True))
+
+    def fail_item(self, key: str, error) -> None:
+        record_error(self.job, key, error)
+        self.progress.add(failed=1)
+
+    def run(self) -> None:
+        try:
+            self.work()
+        except S3Error as err:
+            log.warning("job %s failed in %s: %s", self.job.pk, err.operation, err)
+            record_error(self.job, self.audit_key, err)
+            if finish(self.job, State.FAILED, str(err), self.progress):
+                self.audit(error=err)
+        except Exception as exc:
+            log.exception("job %s crashed", self.job.pk)
+            record_error(self.job, self.audit_key, exc)
+            finish(self.job, State.FAILED, self.crash_message)
+            raise
+
+    def work(self) -> None:
+        while True:
+            control = self.progress.tick()
+            if control:
+                return self.stop(control)
+            if not self.step():
+                return self.done()
+
+    def stop(self, control: str) -> None:
+        """Pause or cancel between units, as a person asked."""
+        if control == LOST:
+            return
+        if control == Control.CANCEL:
+            self.on_cancel()
+            if finish(self.job, State.CANCELED, progress=self.progress):
+                self.audit(action=f"{self.audit_action}.cancel")
+        else:
+            finish(self.job, State.PAUSED, progress=self.progress)
+
+    def wait(self, reason: str, message: str) -> None:
+        """Pause until an event (named by `reason`) resumes the job; `message` says why."""
+        finish(self.job, State.PAUSED, message, self.progress, waiting_for=reason)
+
+    def done(self) -> None:
+        """The work is over: the counts say whether it succeeded."""
+        failed, done = self.progress.items_failed, self.progress.items_done
+        state, error = State.SUCCEEDED, ""
+        if failed:
+            state = State.PARTIAL if done else State.FAILED
+            error = f"{failed} of {failed + done} items failed; the error list says why."
+        if finish(self.job, state, error, self.progress):
+            self.audit(detail=error)
+
+    def audit(self, action: str = "", error=None, detail: str = "") -> None:
+        audit.record(
+            self.job.owner,
+            action or self.audit_action or f"job.{self.job.kind}",
+            endpoint=self.job.endpoint,
+            bucket=self.job.bucket,
+            key=self.audit_key,
+            outcome=AuditEntry.Outcome.FAILED if detail else AuditEntry.Outcome.OK,
+            error=error,
+            detail=detail,
+        )
+
+
+# What people do to a job. Each returns a sentence for the page; what the job
+# allows (Job.can_*) is read from the row as it is now.
+
+
+def _fresh(job: Job) -> Job:
+    job.refresh_from_db(fields=["state", "control", "params"])
+    return job
 
 
 def pause(job: Job) -> str:
+    if not _fresh(job).can_pause:
+        return "This job is already pausing." if job.control else "This job is not running."
     if Job.objects.filter(pk=job.pk, state=State.QUEUED).update(state=State.PAUSED):
         return "Paused."
     if Job.objects.filter(pk=job.pk, state=State.RUNNING).update(control=Control.PAUSE):
@@ -184,8 +385,10 @@ def pause(job: Job) -> str:
 
 
 def resume(job: Job) -> str:
+    if not _fresh(job).can_resume:
+        return "This job is not paused."
     if Job.objects.filter(pk=job.pk, state=State.PAUSED).update(
-        state=State.QUEUED, control=Control.NONE, heartbeat_at=timezone.now()
+        state=State.QUEUED, control=Control.NONE, waiting_for="", heartbeat_at=timezone.now()
     ):
         enqueue(job)
         return "Resumed."
@@ -197,16 +400,19 @@ def resume(job: Job) -> str:
 
 
 def cancel(job: Job) -> str:
+    if not _fresh(job).can_cancel:
+        return "This job has already finished."
     # Nobody runs a queued or paused job: cancel it here and clean up after it.
     if Job.objects.filter(pk=job.pk, state__in=[State.QUEUED, State.PAUSED]).update(
         state=State.CANCELED,
         control=Control.NONE,
+        waiting_for="",
         speed=0,
         finished_at=timezone.now(),
     ):
-        cleanup = KINDS.get(job.kind, {}).get("cancel")
-        if cleanup:
-            import_string(cleanup)(job)
+        kind = KINDS.get(job.kind)
+        if kind is not None and kind.cancel is not None:
+            kind.cancel(job)
         return "Canceled."
     if Job.objects.filter(pk=job.pk, state=State.RUNNING).update(control=Control.CANCEL):
         return "Canceling after the part in progress."
@@ -214,16 +420,24 @@ def cancel(job: Job) -> str:
 
 
 def retry_failed(job: Job) -> str:
-    """Run a failed or partially failed job again; its task redoes what is not done."""
+    """Run the failed items of a failed or partially failed job again.
+
+    The next run is a new attempt: the errors of this one stay, and tell the
+    kind which items to redo; its cursor starts again over those items.
+    """
+    if not _fresh(job).can_retry:
+        return "Only a failed job can be retried."
+    params = {name: value for name, value in job.params.items() if name != "cursor"}
     if Job.objects.filter(pk=job.pk, state__in=[State.FAILED, State.PARTIAL]).update(
         state=State.QUEUED,
         control=Control.NONE,
         error="",
         items_failed=0,
+        attempt=F("attempt") + 1,
+        params=params,
         finished_at=None,
         heartbeat_at=timezone.now(),
     ):
-        JobError.objects.filter(job=job).delete()
         enqueue(job)
         return "Retrying."
     return "Only a failed job can be retried."

@@ -230,6 +230,13 @@ class Job(models.Model):
     bytes_done = models.BigIntegerField(default=0)
     speed = models.FloatField(default=0, help_text=_("bytes or items per second"))
     error = models.TextField(blank=True)
+    # What a paused job waits for when no person paused it (an upload's browser
+    # that went quiet): the event that ends the wait resumes it, a person's
+    # pause waits for Resume. Empty for every other pause.
+    waiting_for = models.CharField(max_length=20, blank=True)
+    # Run 1, then one more for each retry of the failed items; errors say in
+    # which run they happened, so a retry knows exactly which items to redo.
+    attempt = models.PositiveIntegerField(default=1)
     task_id = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
@@ -246,6 +253,32 @@ class Job(models.Model):
     @property
     def finished(self) -> bool:
         return self.state in self.FINISHED_STATES
+
+    # What a person may do with the job: the card shows these buttons and the
+    # actions refuse what they do not allow.
+
+    @property
+    def can_pause(self) -> bool:
+        return self.state in (self.State.QUEUED, self.State.RUNNING) and (
+            self.control != self.Control.PAUSE
+        )
+
+    @property
+    def can_resume(self) -> bool:
+        return self.state == self.State.PAUSED or self.control == self.Control.PAUSE
+
+    @property
+    def can_cancel(self) -> bool:
+        return not self.finished
+
+    @property
+    def can_retry(self) -> bool:
+        return self.state in (self.State.FAILED, self.State.PARTIAL)
+
+    @property
+    def current_errors(self):
+        """The errors of the latest run (earlier runs' are kept, for the record)."""
+        return self.errors.filter(attempt=self.attempt)
 
     @property
     def percent(self) -> int:
@@ -308,6 +341,8 @@ class JobError(models.Model):
     code = models.CharField(max_length=100, blank=True)
     message = models.TextField()
     request_id = models.CharField(max_length=200, blank=True)
+    # The job's run in which the item failed (see Job.attempt).
+    attempt = models.PositiveIntegerField(default=1)
     at = models.DateTimeField(default=timezone.now)
 
     class Meta:

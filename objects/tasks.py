@@ -18,9 +18,8 @@ from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 
 from celery import shared_task
 from django.conf import settings
-from django.db import close_old_connections
 
-from console import audit, jobs, s3
+from console import jobs, s3
 from console.models import Job
 from console.s3 import S3Error
 from objects.models import Upload, UploadChunk
@@ -31,28 +30,14 @@ State = Job.State
 Control = Job.Control
 # The pause of an upload whose browser went quiet; the browser's next chunk or its
 # "all sent" wakes it again (a pause the user asked for waits for Resume).
+WAITING_FOR_BROWSER = "browser"
 IDLE_PAUSE = "Paused: the browser sent nothing for a long time."
 POLL_SECONDS = 0.2
 RETRIES = 3
 RETRY_SECONDS = 1.0
 
 
-@shared_task(
-    name="objects.run_upload",
-    bind=True,
-    acks_late=True,
-    reject_on_worker_lost=True,
-    ignore_result=True,
-)
-def run_upload(self, job_pk: int) -> None:
-    close_old_connections()
-    job = jobs.claim(job_pk, self.request.id or "")
-    if job is None:
-        return
-    try:
-        UploadRunner(job).run()
-    finally:
-        close_old_connections()
+run_upload = jobs.task("objects.run_upload")
 
 
 def _b64(md5_hex: str) -> str:
@@ -91,32 +76,28 @@ def _send_part(endpoint, upload: Upload, chunk: UploadChunk) -> str:
     )
 
 
-class UploadRunner:
+class UploadRunner(jobs.Runner):
+    audit_action = "object.upload"
+    crash_message = "The upload stopped on an internal error."
+
     def __init__(self, job: Job):
-        self.job = job
+        super().__init__(job)
         self.upload = Upload.objects.select_related("job").get(job=job)
         self.endpoint = job.endpoint
-        self.progress = jobs.Progress(job)
         self.idle_since = time.monotonic()
 
-    # The outcome of a run.
+    @property
+    def audit_key(self) -> str:
+        return self.upload.key
 
-    def run(self) -> None:
-        try:
-            if self.upload.single_request:
-                self.run_single()
-            else:
-                self.run_multipart()
-        except S3Error as err:
-            log.warning("upload job %s failed in %s: %s", self.job.pk, err.operation, err)
-            jobs.record_error(self.job, self.upload.key, err)
-            if jobs.finish(self.job, State.FAILED, str(err), self.progress):
-                self.audit(err)
-        except Exception as exc:
-            log.exception("upload job %s crashed", self.job.pk)
-            jobs.record_error(self.job, self.upload.key, exc)
-            jobs.finish(self.job, State.FAILED, "The upload stopped on an internal error.")
-            raise
+    def work(self) -> None:
+        if self.upload.single_request:
+            self.run_single()
+        else:
+            self.run_multipart()
+
+    def on_cancel(self) -> None:
+        discard(self.upload)
 
     def succeed(self) -> None:
         size = s3.head_object(self.endpoint, self.job.bucket, self.upload.key)["ContentLength"]
@@ -128,43 +109,15 @@ class UploadRunner:
         shutil.rmtree(self.upload.staging_dir, ignore_errors=True)
         self.progress.bytes_done = self.upload.size
         self.progress.items_done = 1
-        if jobs.finish(self.job, State.SUCCEEDED, progress=self.progress):
-            self.audit()
-
-    def stop(self, control: str) -> None:
-        """Pause or cancel between parts (nothing is in flight here)."""
-        if control == jobs.LOST:
-            return
-        if control == Control.CANCEL:
-            discard(self.upload)
-            jobs.finish(self.job, State.CANCELED, progress=self.progress)
-            audit.record(
-                self.job.owner,
-                "object.upload.cancel",
-                endpoint=self.endpoint,
-                bucket=self.job.bucket,
-                key=self.upload.key,
-            )
-        else:
-            jobs.finish(self.job, State.PAUSED, progress=self.progress)
+        self.done()
 
     def idle(self) -> bool:
         """Wait a moment for the browser; False once it has been silent too long."""
         if time.monotonic() - self.idle_since > settings.UPLOAD_IDLE_SECONDS:
-            jobs.finish(self.job, State.PAUSED, IDLE_PAUSE, self.progress)
+            self.wait(WAITING_FOR_BROWSER, IDLE_PAUSE)
             return False
         time.sleep(POLL_SECONDS)
         return True
-
-    def audit(self, error=None) -> None:
-        audit.record(
-            self.job.owner,
-            "object.upload",
-            endpoint=self.endpoint,
-            bucket=self.job.bucket,
-            key=self.upload.key,
-            error=error,
-        )
 
     # Small files: one PutObject.
 

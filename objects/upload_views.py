@@ -19,10 +19,10 @@ from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
+from django.db import transaction
 from django.http import Http404, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -31,7 +31,7 @@ from console.access import get_endpoint_for_user
 from console.display import human_size
 from console.models import Job, Level
 from objects.models import Upload, UploadChunk
-from objects.tasks import IDLE_PAUSE
+from objects.tasks import WAITING_FOR_BROWSER
 from objects.uploads import ChunkForm, PrefixForm, UploadForm, chunk_size_for
 
 PIECE = 1024 * 1024  # read size; a chunk is never held whole in memory
@@ -123,35 +123,27 @@ def upload_create(request, code, bucket):
             },
             status=507,
         )
-    job = Job.objects.create(
-        kind=Job.Kind.UPLOAD,
-        owner=request.user,
-        endpoint=endpoint,
-        bucket=bucket,
-        target=key,
-        items_total=1,
-        bytes_total=size,
-        heartbeat_at=timezone.now(),
-    )
-    upload = Upload.objects.create(
-        job=job,
-        key=key,
-        size=size,
-        chunk_size=chunk_size_for(size),
-        options=form.options(),
-        fingerprint=form.cleaned_data["fingerprint"],
-    )
-    upload.staging_dir.mkdir(parents=True, exist_ok=True)
-    jobs.enqueue(job)
-    audit.record(
-        request,
-        "object.upload",
-        endpoint=endpoint,
-        bucket=bucket,
-        key=key,
-        outcome="started",
-        detail=f"{size} bytes",
-    )
+    # The task is sent when this block commits, once the upload's row exists.
+    with transaction.atomic():
+        job = jobs.start(
+            request,
+            Job.Kind.UPLOAD,
+            endpoint,
+            bucket,
+            key,
+            detail=f"{size} bytes",
+            items_total=1,
+            bytes_total=size,
+        )
+        upload = Upload.objects.create(
+            job=job,
+            key=key,
+            size=size,
+            chunk_size=chunk_size_for(size),
+            options=form.options(),
+            fingerprint=form.cleaned_data["fingerprint"],
+        )
+        upload.staging_dir.mkdir(parents=True, exist_ok=True)
     return JsonResponse(_upload_answer(endpoint, bucket, upload), status=201)
 
 
@@ -321,20 +313,21 @@ def upload_chunk(request, code, bucket, job, number):
             unique_fields=["upload", "number"],
             update_fields=["size", "md5", "etag", "received_at"],
         )
-    row = Job.objects.filter(pk=upload.job_id).values_list("state", "error").first()
-    state, error = row or (Job.State.CANCELED, "")  # a deleted job has ended too
+    row = Job.objects.filter(pk=upload.job_id).values_list("state", "waiting_for").first()
+    state, waiting_for = row or (Job.State.CANCELED, "")  # a deleted job has ended too
     if state == Job.State.CANCELED:
         # Canceled while we wrote: what we wrote must not stay behind.
         shutil.rmtree(upload.staging_dir, ignore_errors=True)
         return JsonResponse({"error": _("This upload has ended.")}, status=409)
-    if state == Job.State.PAUSED and error == IDLE_PAUSE:
+    if state == Job.State.PAUSED and waiting_for == WAITING_FOR_BROWSER:
         jobs.resume(upload.job)  # the browser is back
     return JsonResponse({"number": number, "md5": md5})
 
 
 def _wake(job: Job) -> None:
     """The browser is back: an upload paused for its silence carries on."""
-    if Job.objects.filter(pk=job.pk, state=Job.State.PAUSED, error=IDLE_PAUSE).exists():
+    waiting = Job.objects.filter(pk=job.pk, state=Job.State.PAUSED, waiting_for=WAITING_FOR_BROWSER)
+    if waiting.exists():
         jobs.resume(job)
 
 

@@ -133,7 +133,7 @@ def test_retry_failed_requeues_and_clears_errors(job, sent):
     assert jobs.retry_failed(job) == "Retrying."
     row = Job.objects.get(pk=job.pk)
     assert row.state == Job.State.QUEUED and row.items_failed == 0 and row.error == ""
-    assert not row.errors.exists()
+    assert not row.current_errors.exists() and row.errors.count() == 1  # kept, for the record
     assert len(sent) == 1
     assert jobs.retry_failed(job) == "Only a failed job can be retried."
 
