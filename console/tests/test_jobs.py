@@ -1,4 +1,4 @@
-"""The job engine: claims, progress, control, sweep."""
+"""The job engine: claims, progress, control, sweep, and the runner a kind plugs into."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from django.utils import timezone
 
 from console import jobs
-from console.models import Job, JobError
+from console.models import AuditEntry, Job, JobError
 
 
 @pytest.fixture
@@ -201,3 +201,190 @@ def test_eta_reads_in_minutes_and_hours(job):
     assert job.eta_text == "10 min"
     job.speed = 10**9 / (5 * 3600 + 7 * 60)
     assert job.eta_text == "5 h 7 min"
+
+
+# A kind that needs no bucket: it walks `params["items"]` one item a step and
+# fails the items named in `params["fail"]`. What it touched and what its
+# cleanup saw are kept here, so the tests see the engine from a kind's side.
+
+
+class TallyRunner(jobs.Runner):
+    audit_action = "test.tally"
+    seen: list[str] = []
+    cleaned: list[int] = []
+
+    def step(self) -> bool:
+        items = self.failed_last_time() if self.retrying else self.job.params["items"]
+        at = self.progress.cursor or 0
+        if at >= len(items):
+            return False
+        item = items[at]
+        self.seen.append(item)
+        if item in self.job.params.get("fail", []):
+            self.fail_item(item, ValueError(f"{item} refused"))
+        else:
+            self.progress.add(items=1)
+        self.progress.cursor = at + 1
+        return True
+
+    def on_cancel(self) -> None:
+        self.cleaned.append(self.job.pk)
+
+
+@pytest.fixture
+def tally(monkeypatch, sent, endpoint, operator):
+    """Register the test kind for one test, and make its jobs."""
+    monkeypatch.setattr(jobs, "KINDS", dict(jobs.KINDS))
+    monkeypatch.setattr(TallyRunner, "seen", [])
+    monkeypatch.setattr(TallyRunner, "cleaned", [])
+    jobs.register(
+        "tally",
+        TallyRunner,
+        task="tests.tally",
+        cancel=lambda job: TallyRunner.cleaned.append(job.pk),
+    )
+
+    def make(items="abcd", fail="", **fields):
+        params = {"items": list(items), "fail": list(fail)}
+        return Job.objects.create(
+            kind="tally",
+            owner=operator,
+            endpoint=endpoint,
+            bucket="b",
+            target="tally",
+            params=params,
+            heartbeat_at=timezone.now(),
+            **fields,
+        )
+
+    return make
+
+
+@pytest.mark.parametrize(
+    ("fail", "state", "done", "failed"),
+    [
+        ("", Job.State.SUCCEEDED, 4, 0),
+        ("bd", Job.State.PARTIAL, 2, 2),
+        ("abcd", Job.State.FAILED, 0, 4),
+    ],
+)
+def test_the_final_state_follows_the_counts(tally, fail, state, done, failed):
+    job = tally(fail=fail)
+    jobs.run(job.pk, "t")
+    row = Job.objects.get(pk=job.pk)
+    assert (row.state, row.items_done, row.items_failed) == (state, done, failed)
+    assert row.finished_at is not None and row.control == ""
+    assert sorted(row.errors.values_list("key", flat=True)) == list(fail)
+    assert (f"{failed} of 4 items failed" in row.error) == bool(failed)
+    entry = AuditEntry.objects.get(action="test.tally")
+    assert entry.outcome == (AuditEntry.Outcome.FAILED if failed else AuditEntry.Outcome.OK)
+
+
+def test_a_restarted_task_carries_on_from_the_cursor_in_the_row(tally, settings):
+    job = tally()
+    runner = TallyRunner(jobs.claim(job.pk, "dead"))
+    runner.progress.interval = 0
+    for _ in range(2):
+        runner.progress.tick()
+        runner.step()
+    runner.progress.tick()  # the worker dies after writing the second item's tick
+    row = Job.objects.get(pk=job.pk)
+    assert row.params["cursor"] == 2 and row.items_done == 2
+    stale = timezone.now() - timedelta(seconds=settings.JOB_STALE_SECONDS + 1)
+    Job.objects.filter(pk=job.pk).update(heartbeat_at=stale)
+    jobs.run(job.pk, "new")
+    assert TallyRunner.seen == ["a", "b", "c", "d"]  # nothing done twice
+    row = Job.objects.get(pk=job.pk)
+    assert row.state == Job.State.SUCCEEDED and row.items_done == 4
+
+
+def test_retry_keeps_the_errors_and_redoes_exactly_the_failed_items(tally, sent):
+    job = tally(fail="bd")
+    jobs.run(job.pk, "t")
+    # The storage refused b and d the first time; now only d is still refused.
+    Job.objects.filter(pk=job.pk).update(params={"items": list("abcd"), "fail": ["d"]})
+    TallyRunner.seen.clear()
+    assert jobs.retry_failed(job) == "Retrying."
+    assert sent[-1][0] == "tests.tally"
+    jobs.run(job.pk, "retry")
+    row = Job.objects.get(pk=job.pk)
+    assert TallyRunner.seen == ["b", "d"]
+    assert (row.state, row.items_done, row.items_failed) == (Job.State.PARTIAL, 3, 1)
+    assert [(e.key, e.attempt) for e in row.errors.all()] == [("b", 1), ("d", 1), ("d", 2)]
+    assert list(row.current_errors.values_list("key", flat=True)) == ["d"]
+
+    Job.objects.filter(pk=job.pk).update(params={"items": list("abcd"), "fail": []})
+    TallyRunner.seen.clear()
+    jobs.retry_failed(job)
+    jobs.run(job.pk, "again")
+    row = Job.objects.get(pk=job.pk)
+    assert TallyRunner.seen == ["d"]
+    assert (row.state, row.items_done, row.items_failed) == (Job.State.SUCCEEDED, 4, 0)
+    assert row.errors.count() == 3 and not row.current_errors.exists()
+
+
+def test_a_registered_kind_cleans_up_when_canceled_queued_or_running(tally):
+    queued = tally()
+    assert jobs.cancel(queued) == "Canceled."
+    assert TallyRunner.cleaned == [queued.pk]  # the kind's cancel, with no worker
+
+    running = tally()
+    runner = TallyRunner(jobs.claim(running.pk, "t"))
+    runner.progress.interval = 0
+    runner.step()
+    assert jobs.cancel(running) == "Canceling after the part in progress."
+    runner.work()
+    row = Job.objects.get(pk=running.pk)
+    assert row.state == Job.State.CANCELED and row.items_done == 1
+    assert TallyRunner.cleaned == [queued.pk, running.pk]  # the runner's on_cancel
+    assert AuditEntry.objects.filter(action="test.tally.cancel").exists()
+
+
+def test_start_creates_audits_and_queues_a_job(tally, sent, operator, endpoint):
+    job = jobs.start(operator, "tally", endpoint, "b", "3 items", detail="3", items_total=3)
+    assert job.owner == operator and job.state == Job.State.QUEUED and job.items_total == 3
+    assert sent == [("tests.tally", {"args": [job.pk], "queue": sent[0][1]["queue"]})]
+    entry = AuditEntry.objects.get(action="test.tally")
+    assert entry.outcome == AuditEntry.Outcome.STARTED and entry.key == "3 items"
+
+
+@pytest.mark.parametrize(
+    ("state", "control", "allowed"),
+    [
+        (Job.State.QUEUED, "", {"pause", "cancel"}),
+        (Job.State.RUNNING, "", {"pause", "cancel"}),
+        (Job.State.RUNNING, Job.Control.PAUSE, {"resume", "cancel"}),
+        (Job.State.PAUSED, "", {"resume", "cancel"}),
+        (Job.State.SUCCEEDED, "", set()),
+        (Job.State.PARTIAL, "", {"retry"}),
+        (Job.State.FAILED, "", {"retry"}),
+        (Job.State.CANCELED, "", set()),
+    ],
+)
+def test_what_a_person_may_do_is_a_property_of_the_job(job, state, control, allowed):
+    job.state, job.control = state, control
+    may = {name for name in ("pause", "resume", "cancel", "retry") if getattr(job, f"can_{name}")}
+    assert may == allowed
+
+
+def test_actions_refuse_in_words_what_the_job_does_not_allow(job, sent):
+    Job.objects.filter(pk=job.pk).update(state=Job.State.SUCCEEDED)
+    assert jobs.pause(job) == "This job is not running."
+    assert jobs.resume(job) == "This job is not paused."
+    assert jobs.cancel(job) == "This job has already finished."
+    assert jobs.retry_failed(job) == "Only a failed job can be retried."
+    assert sent == [] and Job.objects.get(pk=job.pk).state == Job.State.SUCCEEDED
+
+
+def test_a_job_waiting_for_an_event_says_so_until_it_is_resumed(tally):
+    job = tally()
+    runner = TallyRunner(jobs.claim(job.pk, "t"))
+    runner.wait("browser", "Paused: waiting.")
+    row = Job.objects.get(pk=job.pk)
+    assert (row.state, row.waiting_for, row.error) == (
+        Job.State.PAUSED,
+        "browser",
+        "Paused: waiting.",
+    )
+    jobs.resume(row)
+    assert Job.objects.get(pk=job.pk).waiting_for == ""
