@@ -171,8 +171,10 @@ def test_a_reloaded_page_carries_on_when_the_same_file_is_chosen_again(
         lambda: UploadChunk.objects.filter(upload__key="long.bin").count() == 2,
         what="two chunks to arrive",
     )
-    page.unroute("**/chunks/3")
+    # The reload ends the old page's retries of chunk 3 before the route lets it
+    # through (a retry that slipped in between would finish the first upload).
     page.goto(upload_page)  # the browser's queue is gone
+    page.unroute("**/chunks/3")
     page.set_input_files("[data-upload-files]", str(source))
     row = page.locator(".upload-item").first
     row.locator(".job-card[data-state=succeeded]").wait_for(timeout=60000)
