@@ -35,7 +35,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from console import audit
-from console.models import AuditEntry, Job, JobError
+from console.models import AuditEntry, Job, JobBatch, JobError
 from console.s3 import S3Error
 
 log = logging.getLogger("console.jobs")
@@ -251,11 +251,12 @@ def finish(
     return bool(mine.update(**values))
 
 
-def record_error(job: Job, key: str, error) -> None:
+def record_error(job: Job, key: str, error, version_id: str = "") -> None:
     """One per-item error (an S3Error or any exception), for the CSV."""
     JobError.objects.create(
         job=job,
         key=key,
+        version_id=version_id[:1024],
         code=getattr(error, "code", type(error).__name__)[:100],
         message=getattr(error, "message", str(error))[:2000],
         request_id=getattr(error, "request_id", "")[:200],
@@ -301,8 +302,8 @@ class Runner:
         rows = JobError.objects.filter(job=self.job, attempt=self.job.attempt - 1)
         return list(rows.order_by("id").values_list("key", flat=True))
 
-    def fail_item(self, key: str, error) -> None:
-        record_error(self.job, key, error)
+    def fail_item(self, key: str, error, version_id: str = "") -> None:
+        record_error(self.job, key, error, version_id)
         self.progress.add(failed=1)
 
     def run(self) -> None:
@@ -332,6 +333,7 @@ class Runner:
         if control == LOST:
             return
         if control == Control.CANCEL:
+            JobBatch.objects.filter(job=self.job).delete()
             self.on_cancel()
             if finish(self.job, State.CANCELED, progress=self.progress):
                 self.audit(action=f"{self.audit_action}.cancel")
@@ -342,13 +344,14 @@ class Runner:
         """Pause until an event (named by `reason`) resumes the job; `message` says why."""
         finish(self.job, State.PAUSED, message, self.progress, waiting_for=reason)
 
-    def done(self) -> None:
-        """The work is over: the counts say whether it succeeded."""
+    def done(self, note: str = "") -> None:
+        """The work is over: the counts say whether it succeeded (`note` adds a sentence)."""
         failed, done = self.progress.items_failed, self.progress.items_done
         state, error = State.SUCCEEDED, ""
         if failed:
             state = State.PARTIAL if done else State.FAILED
             error = f"{failed} of {failed + done} items failed; the error list says why."
+        error = f"{error} {note}".strip()
         if finish(self.job, state, error, self.progress):
             self.audit(detail=error)
 
@@ -410,6 +413,7 @@ def cancel(job: Job) -> str:
         speed=0,
         finished_at=timezone.now(),
     ):
+        JobBatch.objects.filter(job=job).delete()
         kind = KINDS.get(job.kind)
         if kind is not None and kind.cancel is not None:
             kind.cancel(job)

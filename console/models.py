@@ -190,6 +190,7 @@ class Job(models.Model):
         COPY = "copy", _("Copy / move")
         EMPTY_BUCKET = "empty_bucket", _("Empty bucket")
         ABORT_UPLOADS = "abort_uploads", _("Abort incomplete uploads")
+        COUNT = "count", _("Count (dry run)")
 
     class State(models.TextChoices):
         QUEUED = "queued", _("Queued")
@@ -338,6 +339,8 @@ class Job(models.Model):
 class JobError(models.Model):
     job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="errors")
     key = models.TextField(blank=True)
+    # The version (or upload id) the error is about, when the item is one.
+    version_id = models.CharField(max_length=1024, blank=True)
     code = models.CharField(max_length=100, blank=True)
     message = models.TextField()
     request_id = models.CharField(max_length=200, blank=True)
@@ -350,3 +353,22 @@ class JobError(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key}: {self.code} {self.message}"
+
+
+class JobBatch(models.Model):
+    """A unit of work a job handed to the endpoint whose answer it has not recorded.
+
+    A kind writes the batch before it sends the request and deletes it, in the
+    transaction that counts the answer, after: a task that starts again after its
+    worker died sends the batches it finds once more, so nothing sent is lost
+    from the counts (a key already deleted counts as deleted).
+    """
+
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="batches")
+    items = models.JSONField()
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"batch {self.pk} of job {self.job_id} ({len(self.items)} items)"

@@ -266,6 +266,14 @@ UPLOAD_KEEP_SECONDS = env_int("UPLOAD_KEEP_SECONDS", 24 * 3600)
 # lost its worker; the sweep queues it again.
 JOB_STALE_SECONDS = env_int("JOB_STALE_SECONDS", 90)
 JOB_SWEEP_SECONDS = env_int("JOB_SWEEP_SECONDS", 30)
+# Requests a bulk job (delete, abort) keeps in flight at once, per job.
+BULK_REQUESTS_IN_FLIGHT = env_int("BULK_REQUESTS_IN_FLIGHT", 4)
+# A dry run counts up to this many items while the page waits; a bigger one is a count job.
+DRY_RUN_INLINE_ITEMS = env_int("DRY_RUN_INLINE_ITEMS", 5000)
+# A selection posts one field per selected row (a page shows up to 1 000) and its
+# keys may be up to 1 024 bytes each, percent-encoded.
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 2100
+DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 
 # Celery: JSON only, late acks so a killed worker's task is delivered again.
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL)

@@ -7,6 +7,8 @@ class ObjectsConfig(AppConfig):
     def ready(self) -> None:
         from console import jobs
         from console.models import Job
+        from objects import bulk
         from objects.tasks import UploadRunner, discard_job, run_upload
 
         jobs.register(Job.Kind.UPLOAD, UploadRunner, task=run_upload.name, cancel=discard_job)
+        bulk.register()

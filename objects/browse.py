@@ -157,11 +157,13 @@ def _view_options(opts) -> dict:
 def _link_rows(rows, endpoint, bucket, opts):
     # reverse() once per page, then only the query changes (up to 1000 rows).
     browse_base = reverse("objects:browse", args=[endpoint.code, bucket])
+    delete_base = reverse("objects:bulk_delete", args=[endpoint.code, bucket])
     detail_base = reverse("objects:detail", args=[endpoint.code, bucket])
     keep = {k: v for k, v in _view_options(opts).items() if v}
     for row in rows:
         if row["kind"] == "folder":
             row["url"] = f"{browse_base}?{urlencode({'prefix': row['key'], **keep})}"
+            row["delete_url"] = f"{delete_base}?prefix={quote_plus(row['key'], safe='')}"
         else:
             row["url"] = f"{detail_base}?key={quote_plus(row['key'], safe='')}"
 

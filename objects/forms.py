@@ -391,3 +391,74 @@ class AbortForm(forms.Form):
         if not pairs:
             raise forms.ValidationError(_("Select at least one upload."))
         return pairs
+
+
+class KeyListField(ListField):
+    """Repeated keys (a selection), each checked as a key; at most `limit` of them."""
+
+    def __init__(self, *, limit=1000, **kwargs):
+        self.limit = limit
+        super().__init__(**kwargs)
+
+    def validate(self, value):
+        super().validate(value)
+        if len(value) > self.limit:
+            raise forms.ValidationError(
+                _("Select at most %(n)d items at once.") % {"n": self.limit}
+            )
+        for key in value:
+            check_key(key)
+
+
+class PrefixListField(ListField):
+    def validate(self, value):
+        super().validate(value)
+        if len(value) > 1000:
+            raise forms.ValidationError(_("Select at most %(n)d items at once.") % {"n": 1000})
+        for prefix in value:
+            if not prefix.endswith("/") or len(prefix.encode("utf-8")) > MAX_KEY_BYTES:
+                raise forms.ValidationError(_("A folder ends in “/” and is 1024 bytes at most."))
+
+
+class BulkDeleteForm(forms.Form):
+    """What to delete (selected keys, folders, or the whole bucket) and how."""
+
+    VERSION_CHOICES = [
+        ("current", _("Current versions only")),
+        ("all", _("Every version and delete marker")),
+    ]
+    key = KeyListField(required=False)
+    prefix = PrefixListField(required=False)
+    everything = forms.BooleanField(required=False)
+    delete_bucket = forms.BooleanField(required=False)
+    versions = forms.ChoiceField(
+        choices=VERSION_CHOICES, required=False, label=_("What goes"), widget=forms.RadioSelect
+    )
+    uploads = forms.BooleanField(
+        required=False, label=_("Also abort incomplete multipart uploads under the folders")
+    )
+    confirm_name = forms.CharField(required=False, strip=False, label=_("Type the bucket name"))
+    # The dry run's figures, signed by the server (see bulk_views.review).
+    counted = forms.CharField(required=False, widget=forms.HiddenInput)
+    start = forms.BooleanField(required=False)
+
+    def clean(self):
+        data = super().clean()
+        if not data.get("versions"):
+            data["versions"] = "current"
+        if data.get("delete_bucket"):
+            data["everything"] = True
+        if data.get("everything"):
+            data["key"], data["prefix"] = [], [""]
+            data["uploads"] = data["uploads"] or data.get("delete_bucket", False)
+            if data.get("delete_bucket"):
+                data["versions"], data["uploads"] = "all", True
+        elif not data.get("key") and not data.get("prefix"):
+            raise forms.ValidationError(_("Select at least one object or folder."))
+        return data
+
+
+class AbortOlderForm(forms.Form):
+    days = forms.IntegerField(
+        min_value=0, max_value=36500, initial=7, label=_("Started more than this many days ago")
+    )

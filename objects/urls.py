@@ -1,6 +1,6 @@
 from django.urls import path
 
-from objects import browse, changes, detail, download, share, upload_views, versions
+from objects import browse, bulk_views, changes, detail, download, share, upload_views, versions
 
 app_name = "objects"
 urlpatterns = [
@@ -18,11 +18,13 @@ urlpatterns = [
     path("b/<str:bucket>/storage-class/", changes.storage_class, name="storage_class"),
     path("b/<str:bucket>/tags/", changes.tags, name="tags"),
     path("b/<str:bucket>/acl/", changes.acl, name="acl"),
+    path("b/<str:bucket>/bulk-delete/", bulk_views.bulk_delete, name="bulk_delete"),
     path("b/<str:bucket>/versions/", versions.versions, name="versions"),
     path("b/<str:bucket>/versions/restore/", versions.version_restore, name="version_restore"),
     path("b/<str:bucket>/multipart/", versions.multipart, name="multipart"),
     path("b/<str:bucket>/multipart/parts/", versions.multipart_parts, name="multipart_parts"),
     path("b/<str:bucket>/multipart/abort/", versions.multipart_abort, name="multipart_abort"),
+    path("b/<str:bucket>/multipart/abort-older/", bulk_views.abort_older, name="abort_older"),
     # Uploads: the upload page and the chunk API the upload module uses.
     path("b/<str:bucket>/upload/", upload_views.upload_page, name="upload"),
     path("b/<str:bucket>/uploads/", upload_views.upload_create, name="upload_create"),

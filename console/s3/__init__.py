@@ -7,8 +7,8 @@ when a client is built and never leave `clients`.
 
 One module per concern, each importing only those before it:
 `errors` (S3Error and the translation of boto3's failures) ← `clients` (building
-and caching clients, the connection test) ← `buckets`, `objects` and `multipart`
-(the calls themselves). Callers write `from console import s3` and `s3.name`;
+and caching clients, the connection test) ← `buckets`, `objects`, `bulk` and
+`multipart` (the calls themselves). Callers write `from console import s3` and `s3.name`;
 what they use is re-exported below.
 """
 
@@ -49,6 +49,7 @@ from console.s3.buckets import (
     put_bucket_website,
     put_object_lock_retention,
 )
+from console.s3.bulk import DELETE_BATCH, delete_objects, list_keys
 from console.s3.clients import (
     check_connection,
     client_for,
@@ -94,6 +95,7 @@ from console.s3.objects import (
 
 __all__ = [
     "COPY_LIMIT",
+    "DELETE_BATCH",
     "MESSAGES",
     "S3Error",
     "TRANSLATED",
@@ -114,6 +116,7 @@ __all__ = [
     "delete_bucket_tagging",
     "delete_bucket_website",
     "delete_object",
+    "delete_objects",
     "forget",
     "get_bucket_acl",
     "get_bucket_cors",
@@ -132,6 +135,7 @@ __all__ = [
     "head_object",
     "list_buckets",
     "list_folder",
+    "list_keys",
     "list_multipart",
     "list_parts",
     "list_versions",

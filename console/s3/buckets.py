@@ -82,21 +82,31 @@ class Blockers:
     more_objects: bool
     uploads: int
     more_uploads: bool
+    # Older versions and delete markers (which block a delete too), from one page.
+    versions: int = 0
+    markers: int = 0
+    more_versions: bool = False
 
     @property
     def empty(self) -> bool:
-        return not (self.objects or self.uploads)
+        return not (self.objects or self.uploads or self.versions or self.markers)
 
 
 def bucket_blockers(endpoint, bucket: str, page: int = 100) -> Blockers:
-    """One small ListObjectsV2 page and one ListMultipartUploads page, never more."""
+    """One small page each of ListObjectsV2, ListObjectVersions and
+    ListMultipartUploads, never more."""
     objects = _bucket_call(endpoint, "list_objects_v2", Bucket=bucket, MaxKeys=page)
+    versions = _bucket_call(endpoint, "list_object_versions", Bucket=bucket, MaxKeys=page)
     uploads = _bucket_call(endpoint, "list_multipart_uploads", Bucket=bucket, MaxUploads=1000)
+    older = [v for v in versions.get("Versions", []) if not v.get("IsLatest", True)]
     return Blockers(
         objects=int(objects.get("KeyCount", len(objects.get("Contents", [])))),
         more_objects=bool(objects.get("IsTruncated")),
         uploads=len(uploads.get("Uploads", [])),
         more_uploads=bool(uploads.get("IsTruncated")),
+        versions=len(older),
+        markers=len(versions.get("DeleteMarkers", [])),
+        more_versions=bool(versions.get("IsTruncated")),
     )
 
 

@@ -12,8 +12,12 @@ from console.s3.clients import client_for
 from console.s3.errors import S3Error, s3_errors
 
 
-def list_multipart(endpoint, bucket: str, *, key_marker="", upload_marker="", max_uploads=1000):
+def list_multipart(
+    endpoint, bucket: str, *, prefix="", key_marker="", upload_marker="", max_uploads=1000
+):
     params = {"Bucket": bucket, "MaxUploads": max_uploads}
+    if prefix:
+        params["Prefix"] = prefix
     if key_marker:
         params["KeyMarker"] = key_marker
         if upload_marker:

@@ -41,7 +41,14 @@ def query_names() -> list[str]:
     from buckets.panels.forms import PolicyTemplateForm
     from console.forms import AuditFilterForm
     from console.job_views import JobListForm, NoticeForm
-    from objects.forms import BrowseForm, MultipartListForm, PartsForm, VersionsForm
+    from objects.forms import (
+        AbortOlderForm,
+        BrowseForm,
+        BulkDeleteForm,
+        MultipartListForm,
+        PartsForm,
+        VersionsForm,
+    )
     from objects.uploads import PrefixForm
 
     names = {"page", "q", "next", "provider", "name", "key", "version"}
@@ -55,6 +62,8 @@ def query_names() -> list[str]:
         PartsForm,
         VersionsForm,
         PrefixForm,
+        BulkDeleteForm,
+        AbortOlderForm,
     ):
         names |= set(form.base_fields)
     return sorted(names)

@@ -112,6 +112,24 @@ CASES = [
         kwargs=_b,
         data=lambda ctx: {"item": json.dumps([ctx.key, "nope"])},
     ),
+    # Bulk delete: the review (its dry run) for a folder, for a selection, and for
+    # the whole bucket, which needs manager level. Starting is tested in test_bulk.
+    Case("objects:bulk_delete", "operator", kwargs=_b, query=lambda ctx: {"prefix": "in/"}),
+    Case(
+        "objects:bulk_delete",
+        "operator",
+        method="post",
+        kwargs=_b,
+        data=lambda ctx: {"key": [ctx.key]},
+    ),
+    Case(
+        "objects:bulk_delete",
+        "manager",
+        kwargs=_b,
+        query=lambda ctx: {"everything": "on"},
+        label="whole bucket",
+    ),
+    Case("objects:abort_older", "operator", kwargs=_b, query=lambda ctx: {"days": "7"}),
 ]
 
 

@@ -1,4 +1,4 @@
-// The only hand-written script besides the upload module. htmx cannot check
+// The only hand-written script besides the upload module. First: htmx cannot check
 // page visibility without eval (which our Content Security Policy forbids), so
 // polling requests from elements marked data-poll are skipped while the tab is
 // hidden; the next tick after the tab is shown again goes through.
@@ -8,3 +8,54 @@ document.addEventListener("htmx:confirm", function (event) {
     event.preventDefault();
   }
 });
+
+// Selecting rows of a listing: "select all on this page", the count of what is
+// selected, and shift-click for a range. The checkboxes belong to the form their
+// `form` attribute names (form[data-selection]); space toggles one, as always.
+(function () {
+  var last = null;
+  function boxes(form) {
+    var found = document.querySelectorAll('input[type="checkbox"][form="' + form.id + '"]');
+    return Array.prototype.slice.call(found);
+  }
+  function update(form) {
+    var all = boxes(form);
+    var n = all.filter(function (b) { return b.checked; }).length;
+    form.querySelectorAll("[data-selection-count]").forEach(function (el) { el.textContent = n; });
+    form.querySelectorAll("[data-needs-selection]").forEach(function (el) { el.disabled = n === 0; });
+    var head = document.querySelector('[data-select-all="' + form.id + '"]');
+    if (head) {
+      head.checked = n > 0 && n === all.length;
+      head.indeterminate = n > 0 && n < all.length;
+    }
+  }
+  function updateAll() {
+    document.querySelectorAll("form[data-selection]").forEach(update);
+  }
+  document.addEventListener("click", function (event) {
+    var box = event.target;
+    if (!(box instanceof HTMLInputElement) || box.type !== "checkbox") return;
+    var form;
+    if (box.dataset.selectAll) {
+      form = document.getElementById(box.dataset.selectAll);
+      if (!form) return;
+      boxes(form).forEach(function (b) { b.checked = box.checked; });
+      update(form);
+      return;
+    }
+    form = box.form;
+    if (!form || !form.hasAttribute("data-selection")) return;
+    if (event.shiftKey && last && last !== box) {
+      var all = boxes(form), from = all.indexOf(last), to = all.indexOf(box);
+      if (from >= 0 && to >= 0) {
+        all.slice(Math.min(from, to), Math.max(from, to) + 1).forEach(function (b) {
+          b.checked = box.checked;
+        });
+      }
+    }
+    last = box;
+    update(form);
+  });
+  document.addEventListener("htmx:afterSettle", updateAll);
+  updateAll();
+})();
