@@ -22,6 +22,7 @@ rules every task follows:
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -29,7 +30,14 @@ from datetime import timedelta
 
 from celery import shared_task
 from django.conf import settings
-from django.db import close_old_connections, transaction
+from django.db import (
+    DatabaseError,
+    InterfaceError,
+    OperationalError,
+    close_old_connections,
+    connection,
+    transaction,
+)
 from django.db.models import F, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -46,6 +54,9 @@ Control = Job.Control
 LOST = "lost"
 # Seconds without a byte of progress after which a job's speed is zero.
 STILL_SECONDS = 5.0
+# A task whose database went away tries again this often, this many times.
+DB_RETRY_SECONDS = 5
+DB_RETRIES = 120
 
 
 @dataclass(frozen=True)
@@ -78,27 +89,44 @@ def task(name: str):
     def run_task(self, job_pk: int) -> None:
         close_old_connections()
         try:
-            run(job_pk, self.request.id or "")
+            # A retry (below) takes back its own job, still marked running.
+            run(job_pk, self.request.id or "", reclaim=bool(self.request.retries))
+        except (OperationalError, InterfaceError) as exc:
+            # The database went away under the job: try again shortly, as this
+            # same task (which may claim its own job again), for about 10 minutes.
+            log.warning("job %s: the database is unreachable (%s); trying again", job_pk, exc)
+            raise self.retry(countdown=DB_RETRY_SECONDS, max_retries=DB_RETRIES) from exc
         finally:
             close_old_connections()
 
     return run_task
 
 
-def run(pk: int, task_id: str = "") -> None:
+def run(pk: int, task_id: str = "", reclaim: bool = False) -> None:
     """Claim the job and let its kind's runner work on it."""
-    job = claim(pk, task_id)
+    job = claim(pk, task_id, reclaim)
     if job is not None:
         KINDS[job.kind].runner(job).run()
 
 
 def enqueue(job: Job) -> None:
-    """Send the job's task once the current transaction has committed."""
+    """Send the job's task once the current transaction has committed.
+
+    With the broker away the job stays queued, its row committed, and the person
+    is not told of an error: the sweep sends every queued job whose message
+    never left once JOB_STALE_SECONDS have passed."""
     from console.celery import app
 
     name = KINDS[job.kind].task
     queue = settings.CELERY_TASK_DEFAULT_QUEUE
-    transaction.on_commit(lambda: app.send_task(name, args=[job.pk], queue=queue))
+
+    def send() -> None:
+        try:
+            app.send_task(name, args=[job.pk], queue=queue)
+        except Exception as exc:  # noqa: BLE001 - any failure to publish: the sweep retries
+            log.warning("job %s stays queued: the broker is unreachable (%s)", job.pk, exc)
+
+    transaction.on_commit(send)
 
 
 def start(request_or_user, kind: str, endpoint, bucket: str, target: str, detail="", **fields):
@@ -136,17 +164,23 @@ def stale_before(seconds: float | None = None):
     )
 
 
-def claim(pk: int, task_id: str = "") -> Job | None:
+def claim(pk: int, task_id: str = "", reclaim: bool = False) -> Job | None:
     """Take the job for this task, or None when it is not ours to run.
 
     A queued job is claimed; so is a running one whose heartbeat is stale (its
-    worker died and this is the re-delivered message). A fresh running job
+    worker died and this is the re-delivered message), and, with `reclaim`, a
+    running one held by this very task (a retry after a database outage). A fresh running job
     belongs to another worker, and a finished or paused one to nobody.
     """
     now = timezone.now()
     claimed = (
         Job.objects.filter(pk=pk)
-        .filter(Q(state=State.QUEUED) | Q(state=State.RUNNING, heartbeat_at__lt=stale_before()))
+        .filter(
+            Q(state=State.QUEUED)
+            | Q(state=State.RUNNING, heartbeat_at__lt=stale_before())
+            # The task itself, tried again after the database went away under it.
+            | Q(state=State.RUNNING, task_id=task_id[:64] if reclaim and task_id else None)
+        )
         .update(
             state=State.RUNNING,
             task_id=task_id[:64],
@@ -264,6 +298,38 @@ def record_error(job: Job, key: str, error, version_id: str = "") -> None:
     )
 
 
+class Heartbeat:
+    """Beats for a running job from a thread of its own every HEARTBEAT_SECONDS,
+    so a job busy in one long request (a big part, a slow listing) never looks
+    dead, and a dead worker's job looks dead within JOB_STALE_SECONDS."""
+
+    def __init__(self, job: Job):
+        self.job = job
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self.beat, name=f"heartbeat-{job.pk}", daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stopped.set()
+        self.thread.join(timeout=5)
+
+    def beat(self) -> None:
+        mine = Job.objects.filter(pk=self.job.pk, state=State.RUNNING, task_id=self.job.task_id)
+        try:
+            while not self.stopped.wait(settings.JOB_HEARTBEAT_SECONDS):
+                try:
+                    if not mine.update(heartbeat_at=timezone.now()):
+                        return  # finished, or taken over: nothing to beat for
+                except DatabaseError as exc:
+                    log.warning("job %s: heartbeat not written (%s)", self.job.pk, exc)
+                    close_old_connections()
+        finally:
+            connection.close()
+
+
 class Runner:
     """One run of a job: control between units, the final state and the audit record.
 
@@ -308,7 +374,10 @@ class Runner:
 
     def run(self) -> None:
         try:
-            self.work()
+            with Heartbeat(self.job):
+                self.work()
+        except (OperationalError, InterfaceError):
+            raise  # the task tries again once the database answers
         except S3Error as err:
             log.warning("job %s failed in %s: %s", self.job.pk, err.operation, err)
             record_error(self.job, self.audit_key, err)
@@ -340,9 +409,13 @@ class Runner:
         else:
             finish(self.job, State.PAUSED, progress=self.progress)
 
-    def wait(self, reason: str, message: str) -> None:
-        """Pause until an event (named by `reason`) resumes the job; `message` says why."""
-        finish(self.job, State.PAUSED, message, self.progress, waiting_for=reason)
+    def wait(self, reason: str) -> bool:
+        """Give up the worker until the event named by `reason` wakes the job (`wake`).
+
+        A kind calls `still_waiting()` right after: an event that came while the
+        row was being written did not see the job waiting, so the kind checks for
+        it once more and wakes the job itself."""
+        return finish(self.job, State.WAITING, "", self.progress, waiting_for=reason)
 
     def done(self, note: str = "") -> None:
         """The work is over: the counts say whether it succeeded (`note` adds a sentence)."""
@@ -368,6 +441,17 @@ class Runner:
         )
 
 
+def wake(job: Job, reason: str) -> bool:
+    """The event a waiting job waits for has come: queue it again. False when it
+    was not waiting for that (running, paused by a person, finished)."""
+    if Job.objects.filter(pk=job.pk, state=State.WAITING, waiting_for=reason).update(
+        state=State.QUEUED, waiting_for="", heartbeat_at=timezone.now()
+    ):
+        enqueue(job)
+        return True
+    return False
+
+
 # What people do to a job. Each returns a sentence for the page; what the job
 # allows (Job.can_*) is read from the row as it is now.
 
@@ -380,7 +464,9 @@ def _fresh(job: Job) -> Job:
 def pause(job: Job) -> str:
     if not _fresh(job).can_pause:
         return "This job is already pausing." if job.control else "This job is not running."
-    if Job.objects.filter(pk=job.pk, state=State.QUEUED).update(state=State.PAUSED):
+    if Job.objects.filter(pk=job.pk, state__in=[State.QUEUED, State.WAITING]).update(
+        state=State.PAUSED, waiting_for=""
+    ):
         return "Paused."
     if Job.objects.filter(pk=job.pk, state=State.RUNNING).update(control=Control.PAUSE):
         return "Pausing after the part in progress."
@@ -406,7 +492,7 @@ def cancel(job: Job) -> str:
     if not _fresh(job).can_cancel:
         return "This job has already finished."
     # Nobody runs a queued or paused job: cancel it here and clean up after it.
-    if Job.objects.filter(pk=job.pk, state__in=[State.QUEUED, State.PAUSED]).update(
+    if Job.objects.filter(pk=job.pk, state__in=[State.QUEUED, State.PAUSED, State.WAITING]).update(
         state=State.CANCELED,
         control=Control.NONE,
         waiting_for="",

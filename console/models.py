@@ -196,6 +196,9 @@ class Job(models.Model):
         QUEUED = "queued", _("Queued")
         RUNNING = "running", _("Running")
         PAUSED = "paused", _("Paused")
+        # Waiting for something outside the console (a browser's next chunk):
+        # no worker holds the job; the event queues it again (`waiting_for` says which).
+        WAITING = "waiting", _("Waiting")
         SUCCEEDED = "succeeded", _("Succeeded")
         PARTIAL = "partial", _("Partially failed")
         FAILED = "failed", _("Failed")
@@ -205,7 +208,7 @@ class Job(models.Model):
     # A worker that holds a job writes its heartbeat about once a second, even
     # while it waits; one this late has most likely died (the sweep hands the job
     # to another worker once JOB_STALE_SECONDS have passed).
-    HEARTBEAT_LATE_SECONDS = 15
+    HEARTBEAT_LATE_SECONDS = 10
 
     class Control(models.TextChoices):
         NONE = "", _("None")
@@ -231,9 +234,8 @@ class Job(models.Model):
     bytes_done = models.BigIntegerField(default=0)
     speed = models.FloatField(default=0, help_text=_("bytes or items per second"))
     error = models.TextField(blank=True)
-    # What a paused job waits for when no person paused it (an upload's browser
-    # that went quiet): the event that ends the wait resumes it, a person's
-    # pause waits for Resume. Empty for every other pause.
+    # What a waiting job waits for (WAITING_TEXTS); the event that ends the wait
+    # queues it again. Empty in every other state.
     waiting_for = models.CharField(max_length=20, blank=True)
     # Run 1, then one more for each retry of the failed items; errors say in
     # which run they happened, so a retry knows exactly which items to redo.
@@ -260,7 +262,7 @@ class Job(models.Model):
 
     @property
     def can_pause(self) -> bool:
-        return self.state in (self.State.QUEUED, self.State.RUNNING) and (
+        return self.state in (self.State.QUEUED, self.State.RUNNING, self.State.WAITING) and (
             self.control != self.Control.PAUSE
         )
 
@@ -307,6 +309,19 @@ class Job(models.Model):
             if last is None or last < late:
                 return last
         return None
+
+    WAITING_TEXTS = {
+        "browser": _(
+            "Waiting for the browser to send more of the file. No worker is held meanwhile; "
+            "the next chunk sets the job going again."
+        ),
+    }
+
+    @property
+    def waiting_text(self) -> str:
+        if self.state != self.State.WAITING:
+            return ""
+        return self.WAITING_TEXTS.get(self.waiting_for, _("Waiting."))
 
     @property
     def moving(self) -> bool:

@@ -183,6 +183,8 @@ else:
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": CACHE_URL,
             "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "console"),
+            # A cache that went away answers "unreachable" within seconds, never hangs.
+            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
         }
     }
 
@@ -256,16 +258,22 @@ UPLOAD_SINGLE_REQUEST_MAX = env_int("UPLOAD_SINGLE_REQUEST_MAX", 8 * 1024 * 1024
 UPLOAD_PART_CONCURRENCY = env_int("UPLOAD_PART_CONCURRENCY", 4)
 # Free space kept on the staging disk: an upload that would eat into it is refused.
 STAGING_RESERVE_BYTES = env_int("STAGING_RESERVE_BYTES", 1024 * 1024 * 1024)
-# An upload whose browser sends nothing for this long is paused, freeing its worker.
-UPLOAD_IDLE_SECONDS = env_int("UPLOAD_IDLE_SECONDS", 30 * 60)
-# Failed or paused uploads keep their staged chunks and multipart upload (so they
+# An upload that has stored every chunk that arrived gives up its worker after
+# waiting this long for the next one; the next chunk queues it again. A slow
+# browser then holds no worker thread between its chunks.
+UPLOAD_IDLE_SECONDS = env_int("UPLOAD_IDLE_SECONDS", 2)
+# Failed, paused or waiting uploads keep their staged chunks and multipart upload (so they
 # can be retried or resumed) this long; then both are discarded.
 UPLOAD_KEEP_SECONDS = env_int("UPLOAD_KEEP_SECONDS", 24 * 3600)
 
 # Jobs. A running job whose heartbeat is older than this is taken to have
 # lost its worker; the sweep queues it again.
-JOB_STALE_SECONDS = env_int("JOB_STALE_SECONDS", 90)
-JOB_SWEEP_SECONDS = env_int("JOB_SWEEP_SECONDS", 30)
+# A worker writes the heartbeat of each job it holds every JOB_HEARTBEAT_SECONDS
+# (from a thread of its own, whatever the job is doing), so a job 20 s without
+# one has lost its worker, and the sweep (every 5 s) hands it to another.
+JOB_HEARTBEAT_SECONDS = env_int("JOB_HEARTBEAT_SECONDS", 2)
+JOB_STALE_SECONDS = env_int("JOB_STALE_SECONDS", 20)
+JOB_SWEEP_SECONDS = env_int("JOB_SWEEP_SECONDS", 5)
 # Requests a bulk job (delete, abort) keeps in flight at once, per job.
 BULK_REQUESTS_IN_FLIGHT = env_int("BULK_REQUESTS_IN_FLIGHT", 4)
 # A dry run counts up to this many items while the page waits; a bigger one is a count job.
@@ -290,7 +298,16 @@ CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 6 * 3600 + 300)
 # A late-acked task that is not acknowledged within this time is delivered again.
 # It must exceed the longest task, or Redis hands the same task to a second worker.
 CELERY_BROKER_TRANSPORT_OPTIONS = {
-    "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 7 * 3600)
+    "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 7 * 3600),
+    "socket_connect_timeout": 3,
+}
+# Sending a task while the broker is away gives up after about a second: the job
+# row stays queued and the sweep sends it once the broker is back.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 2,
+    "interval_start": 0,
+    "interval_step": 0.5,
+    "interval_max": 0.5,
 }
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 # `celery -A console beat` runs the sweep that re-queues jobs of lost workers.

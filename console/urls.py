@@ -4,6 +4,9 @@ from django.urls import include, path
 
 from console import views
 
+# An outage of the database or Redis is a 503 in words (console.outage).
+handler500 = "console.outage.server_error"
+
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),

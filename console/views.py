@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import csv
+import logging
 
 from django.conf import settings
 from django.contrib import messages
@@ -9,7 +10,6 @@ from django.contrib.auth.decorators import login_not_required
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.cache import cache
 from django.core.paginator import Paginator
-from django.db import connection
 from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -19,7 +19,7 @@ from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
-from console import audit, s3
+from console import audit, outage, s3
 from console.access import endpoints_for, staff_required
 from console.exports import csv_row
 from console.forms import (
@@ -32,17 +32,54 @@ from console.forms import (
 from console.models import AuditEntry, Endpoint, Grant
 from console.providers import Provider
 
+log = logging.getLogger("console.views")
+
 
 @login_not_required
 def healthz(request):
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1")
-    return HttpResponse("ok", content_type="text/plain")
+    """200 "ok" when the database, the cache and the broker answer; else 503 naming
+    the one that does not."""
+    results = outage.checks()
+    down = {name: state for name, state in results.items() if state != "ok"}
+    if not down:
+        return HttpResponse("ok", content_type="text/plain")
+    text = "\n".join(f"{name}: {state}" for name, state in results.items())
+    response = HttpResponse(text, status=503, content_type="text/plain")
+    response["Retry-After"] = str(outage.RETRY_AFTER_SECONDS)
+    return response
 
 
 def _throttle_keys(request) -> list[str]:
     username = request.POST.get("username", "").strip().lower()[:150]
     return [f"login-fail:user:{username}", f"login-fail:ip:{request.META.get('REMOTE_ADDR')}"]
+
+
+def _throttle(action, default=None):
+    """A step of the login throttle, whose counts live in the cache (Redis). With
+    the cache away, logging in still works: the throttle counts nothing meanwhile."""
+    try:
+        return action()
+    except outage.redis_errors() as exc:
+        log.warning("login throttle off: the cache is unreachable (%s)", type(exc).__name__)
+        return default
+
+
+def _locked(keys) -> bool:
+    return bool(
+        _throttle(lambda: any(cache.get(k, 0) >= settings.LOGIN_FAILURE_LIMIT for k in keys))
+    )
+
+
+def _count_failure(keys) -> None:
+    def count():
+        for key in keys:
+            cache.add(key, 0, settings.LOGIN_LOCKOUT_SECONDS)
+            try:
+                cache.incr(key)
+            except ValueError:
+                cache.set(key, 1, settings.LOGIN_LOCKOUT_SECONDS)
+
+    _throttle(count)
 
 
 @login_not_required
@@ -55,14 +92,14 @@ def login_view(request):
     locked = False
     if request.method == "POST":
         keys = _throttle_keys(request)
-        locked = any(cache.get(k, 0) >= settings.LOGIN_FAILURE_LIMIT for k in keys)
+        locked = _locked(keys)
         if locked:
             form = AuthenticationForm(request)
         elif form.is_valid():
             # Only the account's own count starts afresh: clearing the address's
             # too would let one valid account reset the limit between guesses at
             # others.
-            cache.delete(keys[0])
+            _throttle(lambda: cache.delete(keys[0]))
             auth_login(request, form.get_user())
             target = request.POST.get("next") or request.GET.get("next")
             if not url_has_allowed_host_and_scheme(
@@ -71,12 +108,7 @@ def login_view(request):
                 target = settings.LOGIN_REDIRECT_URL
             return redirect(target)
         else:
-            for key in keys:
-                cache.add(key, 0, settings.LOGIN_LOCKOUT_SECONDS)
-                try:
-                    cache.incr(key)
-                except ValueError:
-                    cache.set(key, 1, settings.LOGIN_LOCKOUT_SECONDS)
+            _count_failure(keys)
     ctx = {
         "form": form,
         "locked": locked,

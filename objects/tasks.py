@@ -28,10 +28,9 @@ log = logging.getLogger("objects.tasks")
 
 State = Job.State
 Control = Job.Control
-# The pause of an upload whose browser went quiet; the browser's next chunk or its
-# "all sent" wakes it again (a pause the user asked for waits for Resume).
+# What an upload waits for when it has stored every chunk that arrived: the
+# browser's next chunk, or its "all sent", queues it again.
 WAITING_FOR_BROWSER = "browser"
-IDLE_PAUSE = "Paused: the browser sent nothing for a long time."
 POLL_SECONDS = 0.2
 RETRIES = 3
 RETRY_SECONDS = 1.0
@@ -112,12 +111,22 @@ class UploadRunner(jobs.Runner):
         self.done()
 
     def idle(self) -> bool:
-        """Wait a moment for the browser; False once it has been silent too long."""
-        if time.monotonic() - self.idle_since > settings.UPLOAD_IDLE_SECONDS:
-            self.wait(WAITING_FOR_BROWSER, IDLE_PAUSE)
-            return False
-        time.sleep(POLL_SECONDS)
-        return True
+        """Wait a moment for the browser's next chunk; False once the job has
+        given up its worker to wait for it (a chunk or "all sent" wakes it)."""
+        if time.monotonic() - self.idle_since <= settings.UPLOAD_IDLE_SECONDS:
+            time.sleep(POLL_SECONDS)
+            return True
+        if self.wait(WAITING_FOR_BROWSER) and self.news():
+            # A chunk (or "all sent") came while the row was being written, and
+            # saw the job still running: nobody else will wake it.
+            jobs.wake(self.job, WAITING_FOR_BROWSER)
+        return False
+
+    def news(self) -> bool:
+        """A staged chunk not yet sent, or the last one sent and the upload sealed."""
+        if UploadChunk.objects.filter(upload=self.upload, etag="").exists():
+            return True
+        return Upload.objects.filter(pk=self.upload.pk, sealed=True).exists()
 
     # Small files: one PutObject.
 
@@ -281,7 +290,7 @@ def purge_uploads() -> int:
     cutoff = timezone.now() - timedelta(seconds=settings.UPLOAD_KEEP_SECONDS)
     count = 0
     stale = Upload.objects.select_related("job", "job__endpoint").filter(
-        job__state__in=[State.FAILED, State.PAUSED], job__heartbeat_at__lt=cutoff
+        job__state__in=[State.FAILED, State.PAUSED, State.WAITING], job__heartbeat_at__lt=cutoff
     )
     for upload in stale:
         job = upload.job

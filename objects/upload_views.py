@@ -319,16 +319,9 @@ def upload_chunk(request, code, bucket, job, number):
         # Canceled while we wrote: what we wrote must not stay behind.
         shutil.rmtree(upload.staging_dir, ignore_errors=True)
         return JsonResponse({"error": _("This upload has ended.")}, status=409)
-    if state == Job.State.PAUSED and waiting_for == WAITING_FOR_BROWSER:
-        jobs.resume(upload.job)  # the browser is back
+    if state == Job.State.WAITING and waiting_for == WAITING_FOR_BROWSER:
+        jobs.wake(upload.job, WAITING_FOR_BROWSER)  # the worker carries on with this chunk
     return JsonResponse({"number": number, "md5": md5})
-
-
-def _wake(job: Job) -> None:
-    """The browser is back: an upload paused for its silence carries on."""
-    waiting = Job.objects.filter(pk=job.pk, state=Job.State.PAUSED, waiting_for=WAITING_FOR_BROWSER)
-    if waiting.exists():
-        jobs.resume(job)
 
 
 @_session_required
@@ -353,5 +346,5 @@ def upload_complete(request, code, bucket, job):
             {"error": _("Chunks not received yet: %(list)s.") % {"list": shown}}, status=400
         )
     Upload.objects.filter(pk=upload.pk).update(sealed=True)
-    _wake(upload.job)
+    jobs.wake(upload.job, WAITING_FOR_BROWSER)
     return JsonResponse({"job": str(upload.job.code), "state": upload.job.state})

@@ -355,6 +355,7 @@ def test_start_creates_audits_and_queues_a_job(tally, sent, operator, endpoint):
         (Job.State.RUNNING, "", {"pause", "cancel"}),
         (Job.State.RUNNING, Job.Control.PAUSE, {"resume", "cancel"}),
         (Job.State.PAUSED, "", {"resume", "cancel"}),
+        (Job.State.WAITING, "", {"pause", "cancel"}),
         (Job.State.SUCCEEDED, "", set()),
         (Job.State.PARTIAL, "", {"retry"}),
         (Job.State.FAILED, "", {"retry"}),
@@ -376,15 +377,31 @@ def test_actions_refuse_in_words_what_the_job_does_not_allow(job, sent):
     assert sent == [] and Job.objects.get(pk=job.pk).state == Job.State.SUCCEEDED
 
 
-def test_a_job_waiting_for_an_event_says_so_until_it_is_resumed(tally):
+def test_a_waiting_job_holds_no_worker_and_only_its_event_queues_it_again(tally, sent):
     job = tally()
     runner = TallyRunner(jobs.claim(job.pk, "t"))
-    runner.wait("browser", "Paused: waiting.")
+    assert runner.wait("browser")
     row = Job.objects.get(pk=job.pk)
-    assert (row.state, row.waiting_for, row.error) == (
-        Job.State.PAUSED,
-        "browser",
-        "Paused: waiting.",
-    )
-    jobs.resume(row)
-    assert Job.objects.get(pk=job.pk).waiting_for == ""
+    assert (row.state, row.waiting_for) == (Job.State.WAITING, "browser")
+    assert row.waiting_since is None and "Waiting for the browser" in row.waiting_text
+    # Nothing sweeps it (no worker is supposed to hold it) and another event does not wake it.
+    Job.objects.filter(pk=job.pk).update(heartbeat_at=timezone.now() - timedelta(days=1))
+    assert jobs.sweep() == 0
+    assert not jobs.wake(row, "restore")
+    assert sent == []
+    assert jobs.wake(row, "browser")
+    row = Job.objects.get(pk=job.pk)
+    assert (row.state, row.waiting_for) == (Job.State.QUEUED, "") and len(sent) == 1
+
+
+def test_a_person_may_pause_or_cancel_a_waiting_job(tally, sent):
+    job = tally()
+    TallyRunner(jobs.claim(job.pk, "t")).wait("browser")
+    row = Job.objects.get(pk=job.pk)
+    assert row.can_pause and not row.can_resume and row.can_cancel
+    assert jobs.pause(row) == "Paused."
+    row = Job.objects.get(pk=job.pk)
+    assert (row.state, row.waiting_for) == (Job.State.PAUSED, "")
+    # A paused job is the person's: the event no longer wakes it.
+    assert not jobs.wake(row, "browser") and sent == []
+    assert jobs.cancel(row) == "Canceled."

@@ -7,6 +7,7 @@ import hashlib
 import re
 
 import pytest
+from django.urls import reverse
 
 from console import s3
 from console.models import AuditEntry, Job
@@ -354,29 +355,32 @@ def test_chunk_size_grows_so_parts_stay_within_ten_thousand(settings):
     assert chunk_size_for(100 * MiB) == 5 * MiB
 
 
-def test_upload_paused_for_silence_carries_on_when_the_browser_comes_back(
+def test_an_upload_waiting_for_chunks_holds_no_worker_and_the_next_chunk_wakes_it(
     worker, small_parts, settings, client_as, operator, endpoint, s3_target, bucket, tmp_path
 ):
-    # A browser that went quiet (a laptop lid closed) frees its worker: the job pauses.
+    # A browser that sends slowly (or went quiet: a laptop lid closed) holds no
+    # worker between its chunks: once the chunks that came are stored, the job waits.
     settings.UPLOAD_IDLE_SECONDS = 1
     source = make_file(tmp_path / "quiet.bin", 11 * MiB)
     client = client_as(operator)
     answer = create_upload(client, endpoint, bucket, source).json()
     send_chunks(client, source, answer, [1])
-    paused = wait_for(
-        lambda: (job := Job.objects.get(code=answer["job"])).state == Job.State.PAUSED and job,
+    waiting = wait_for(
+        lambda: (job := Job.objects.get(code=answer["job"])).state == Job.State.WAITING and job,
         timeout=30,
-        what="the silent upload to pause",
+        what="the upload to give up its worker",
     )
-    assert "browser sent nothing" in paused.error
-    # When it comes back and sends the rest, nobody has to press Resume.
-    settings.UPLOAD_IDLE_SECONDS = 60
+    assert waiting.waiting_for == "browser" and waiting.task_id
+    assert waiting.bytes_done == 5 * MiB  # chunk 1 went to the bucket before the wait
+    card = client.get(reverse("job_detail", args=[waiting.code]), HTTP_HX_REQUEST="true")
+    assert b"Waiting for the browser" in card.content and b'data-state="waiting"' in card.content
+    # The next chunks set it going again: nobody has to press Resume.
     send_chunks(client, source, answer, [2, 3])
     assert complete(client, answer).status_code == 200
     done = wait_for(
         lambda: (job := Job.objects.get(code=answer["job"])).state == Job.State.SUCCEEDED and job,
         timeout=60,
-        what="the resumed upload to succeed",
+        what="the woken upload to succeed",
     )
     assert done.error == ""
     assert sha256_object(s3_target.client(), bucket, "quiet.bin") == sha256_file(source)

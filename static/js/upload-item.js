@@ -12,8 +12,22 @@
 (function () {
   "use strict";
 
-  var RETRIES = 6;
+  // A failed request is tried again after 1, 2, 4, 8, 16, then every 30 seconds:
+  // 9 tries span about two and a half minutes, long enough to outlast a restart
+  // of the console's database or queue (which answer 503 meanwhile).
+  var RETRIES = 9;
   var RETRY_DELAY_MS = 1000;
+  var RETRY_MAX_DELAY_MS = 30000;
+
+  function backoff(count) {
+    return Math.min(RETRY_DELAY_MS * Math.pow(2, count - 1), RETRY_MAX_DELAY_MS);
+  }
+
+  // Whether a failed answer is worth another try: the console or the network
+  // was away for a moment (503 from an outage, 502/504 from a proxy, no answer).
+  function passing(status) {
+    return status === 0 || status === 502 || status === 503 || status === 504;
+  }
   // How long after a click here the job card's word is not taken as a change
   // made elsewhere (a poll sent before the click still shows the old state).
   var FOLLOW_GRACE_MS = 3000;
@@ -182,8 +196,15 @@
   };
 
   // Ask the server for an upload job; learn the chunk size and URLs.
-  Item.prototype.create = function () {
+  Item.prototype.create = function (count) {
     var self = this;
+    count = count || 0;
+    function again(text) {
+      if (count >= RETRIES) return self.fail(text);
+      setTimeout(function () {
+        if (self.state === "sending") self.create(count + 1);
+      }, backoff(count + 1));
+    }
     var body = new FormData(this.panel.options);
     body.set("prefix", this.panel.prefix);
     body.set("path", this.path);
@@ -197,6 +218,8 @@
     return post(this.panel.url, body).then(function (response) {
       if (!response.ok) {
         return errorText(response, "The upload could not start.").then(function (text) {
+          // An upload created before the outage is found again by its fingerprint.
+          if (passing(response.status)) return again(text);
           self.fail(text);
         });
       }
@@ -226,7 +249,7 @@
         if (self.state === "sending" && self.outstanding() === 0) self.finish();
       });
     }, function () {
-      self.fail("The console could not be reached.");
+      again("The console could not be reached.");
     });
   };
 
@@ -318,7 +341,7 @@
       delete self.timers[number];
       self.pending.unshift(number);
       self.panel.pump();
-    }, RETRY_DELAY_MS * count);
+    }, backoff(count));
     this.update();
     this.panel.pump();
   };
@@ -331,11 +354,20 @@
     this.panel.pump();
   };
 
-  Item.prototype.finish = function () {
+  Item.prototype.finish = function (count) {
     var self = this;
+    count = count || 0;
+    function again(text) {
+      if (count >= RETRIES) return self.fail(text);
+      self.timers.finish = setTimeout(function () {
+        delete self.timers.finish;
+        self.finish(count + 1);
+      }, backoff(count + 1));
+    }
     post(this.info.complete_url).then(function (response) {
       if (!response.ok) {
         return errorText(response, "The upload could not be completed.").then(function (text) {
+          if (passing(response.status)) return again(text);
           self.fail(text, response.status === 409 || response.status === 404);
         });
       }
@@ -343,7 +375,7 @@
       self.update();
       self.panel.pump();
     }, function () {
-      self.fail("The console could not be reached.");
+      again("The console could not be reached.");
     });
   };
 
@@ -482,7 +514,7 @@
       this.fail(reason ? reason.textContent : "The upload job failed.", true);
     } else if (pausing && this.state === "sending") {
       this.stopSending();
-    } else if ((state === "queued" || state === "running") && !pausing && this.state === "paused") {
+    } else if (["queued", "running", "waiting"].indexOf(state) >= 0 && !pausing && this.state === "paused") {
       this.state = "sending";
       this.update();
       this.panel.pump();
