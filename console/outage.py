@@ -96,9 +96,10 @@ def checks() -> dict[str, str]:
         results["database"] = "ok"
     except Exception as exc:  # noqa: BLE001 - any failure means "down"
         results["database"] = f"down ({type(exc).__name__})"
-    finally:
-        if results.get("database") != "ok":
-            connection.close_if_unusable_or_obsolete()
+        try:
+            connection.close()  # the next request connects afresh
+        except Exception:  # noqa: BLE001, S110 - closing a dead connection may fail too
+            pass
     try:
         from django.core.cache import cache
 
