@@ -311,12 +311,15 @@ class DeleteRunner(jobs.Runner):
         return ""
 
     def send(self, items: list[dict], cursor: dict) -> str:
-        """Record the batch and the cursor past it, then send it; the control request."""
+        """Record the batch and the cursor past it, then send it; the control request.
+
+        Paused or canceled meanwhile, the batch stays unsent: a resume sends it
+        with the other pending batches, a cancel drops it."""
         with transaction.atomic():
             batch = JobBatch.objects.create(job=self.job, items=items)
             self.progress.cursor = cursor
-            self.progress.tick(force=True)
-        return self.submit_batch(batch)
+            control = self.progress.tick(force=True)
+        return control or self.submit_batch(batch)
 
     def submit_batch(self, batch: JobBatch) -> str:
         while len(self.in_flight) >= self.width:
@@ -534,11 +537,17 @@ def upload_pages(endpoint, bucket: str, prefix: str = "") -> Iterator[list[dict]
         page = following
 
 
+class EmptyBucketRunner(DeleteRunner):
+    """Everything in the bucket, then the bucket (its plan says delete_bucket)."""
+
+    audit_action = "bucket.empty_and_delete"
+
+
 def register() -> None:
     """Called from the app's ready(): the kinds this module runs."""
     for kind, runner in (
         (Job.Kind.DELETE, DeleteRunner),
-        (Job.Kind.EMPTY_BUCKET, DeleteRunner),
+        (Job.Kind.EMPTY_BUCKET, EmptyBucketRunner),
         (Job.Kind.COUNT, CountRunner),
         (Job.Kind.ABORT_UPLOADS, AbortUploadsRunner),
     ):
