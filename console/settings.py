@@ -276,6 +276,14 @@ JOB_STALE_SECONDS = env_int("JOB_STALE_SECONDS", 20)
 JOB_SWEEP_SECONDS = env_int("JOB_SWEEP_SECONDS", 5)
 # Requests a bulk job (delete, abort) keeps in flight at once, per job.
 BULK_REQUESTS_IN_FLIGHT = env_int("BULK_REQUESTS_IN_FLIGHT", 4)
+# Copies: within an endpoint, objects above this size are copied in parts
+# (UploadPartCopy; CopyObject takes at most 5 GiB); between endpoints, objects
+# travel as parts of this size (grown for objects that would need over 10 000),
+# this many at once per job, while this many objects are copied at once.
+COPY_MULTIPART_THRESHOLD = env_int("COPY_MULTIPART_THRESHOLD", 5 * 1024**3)
+COPY_PART_SIZE = env_int("COPY_PART_SIZE", 8 * 1024 * 1024)
+COPY_PARTS_IN_FLIGHT = env_int("COPY_PARTS_IN_FLIGHT", 4)
+COPY_OBJECTS_IN_FLIGHT = env_int("COPY_OBJECTS_IN_FLIGHT", 4)
 # A dry run counts up to this many items while the page waits; a bigger one is a count job.
 DRY_RUN_INLINE_ITEMS = env_int("DRY_RUN_INLINE_ITEMS", 5000)
 # A selection posts one field per selected row (a page shows up to 1 000) and its

@@ -82,6 +82,10 @@ class Plan:
 
 def _item(entry: dict, version: bool) -> dict:
     item = {"Key": entry["Key"], "Size": entry.get("Size", 0)}
+    if not version:
+        # What a copy compares and a restore picks by.
+        item["ETag"] = (entry.get("ETag") or "").strip('"')
+        item["StorageClass"] = entry.get("StorageClass") or "STANDARD"
     if version:
         item["VersionId"] = entry.get("VersionId") or "null"
         if "Size" not in entry:

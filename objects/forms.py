@@ -462,3 +462,59 @@ class AbortOlderForm(forms.Form):
     days = forms.IntegerField(
         min_value=0, max_value=36500, initial=7, label=_("Started more than this many days ago")
     )
+
+
+class CopyJobForm(forms.Form):
+    """Copy or move a selection or folders to a prefix of a bucket the user may write to."""
+
+    ON_EXISTS = [
+        ("overwrite", _("Overwrite it")),
+        ("skip", _("Skip the object")),
+        ("different", _("Overwrite only when different (size and ETag)")),
+    ]
+    key = KeyListField(required=False)
+    prefix = PrefixListField(required=False)
+    base = forms.CharField(required=False, strip=False, max_length=1024)
+    dest_endpoint = forms.ChoiceField(label=_("Endpoint"), choices=())
+    dest_bucket = forms.CharField(label=_("Bucket"), max_length=255)
+    dest_prefix = forms.CharField(
+        label=_("Folder"),
+        required=False,
+        strip=False,
+        max_length=1024,
+        help_text=_("Empty for the top of the bucket; ends in “/”."),
+    )
+    move = forms.BooleanField(
+        required=False, label=_("Move (delete each source once its copy is verified)")
+    )
+    on_exists = forms.ChoiceField(
+        choices=ON_EXISTS, initial="overwrite", label=_("When the destination exists")
+    )
+    storage_class = forms.CharField(required=False, max_length=64, label=_("Storage class"))
+    start = forms.BooleanField(required=False)
+
+    def __init__(self, *args, endpoints=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.endpoints = {str(e.code): e for e in endpoints}
+        self.fields["dest_endpoint"].choices = [(str(e.code), e.name) for e in endpoints]
+
+    def clean_dest_prefix(self):
+        prefix = self.cleaned_data["dest_prefix"]
+        if prefix and not prefix.endswith("/"):
+            prefix += "/"
+        if prefix:
+            check_key(prefix)
+        return prefix
+
+    def clean_storage_class(self):
+        value = self.cleaned_data["storage_class"]
+        if value and not value.replace("_", "").isalnum():
+            raise forms.ValidationError(_("A storage class is letters, digits and “_”."))
+        return value
+
+    def clean(self):
+        data = super().clean()
+        if not data.get("key") and not data.get("prefix"):
+            raise forms.ValidationError(_("Select at least one object or folder."))
+        data["endpoint"] = self.endpoints.get(data.get("dest_endpoint", ""))
+        return data

@@ -7,9 +7,9 @@ when a client is built and never leave `clients`.
 
 One module per concern, each importing only those before it:
 `errors` (S3Error and the translation of boto3's failures) ← `clients` (building
-and caching clients, the connection test) ← `buckets`, `objects`, `bulk` and
-`multipart` (the calls themselves). Callers write `from console import s3` and `s3.name`;
-what they use is re-exported below.
+and caching clients, the connection test) ← `buckets`, `objects`, `bulk`,
+`multipart` and `transfer` (the calls themselves). Callers write
+`from console import s3` and `s3.name`; what they use is re-exported below.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ from console.s3.buckets import (
     get_bucket_versioning,
     get_bucket_website,
     get_object_lock,
+    head_bucket,
     list_buckets,
     put_bucket_acl_policy,
     put_bucket_canned_acl,
@@ -92,8 +93,26 @@ from console.s3.objects import (
     put_object_acl,
     put_object_tags,
 )
+from console.s3.transfer import (
+    copy_within,
+    object_args,
+    part_copy,
+    put_bytes,
+    read_all,
+    read_range,
+    send_part,
+    start_multipart,
+)
 
 __all__ = [
+    "start_multipart",
+    "send_part",
+    "read_range",
+    "read_all",
+    "put_bytes",
+    "part_copy",
+    "object_args",
+    "copy_within",
     "COPY_LIMIT",
     "DELETE_BATCH",
     "MESSAGES",
@@ -132,6 +151,7 @@ __all__ = [
     "get_object_lock",
     "get_object_stream",
     "get_object_tags",
+    "head_bucket",
     "head_object",
     "list_buckets",
     "list_folder",

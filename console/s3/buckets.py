@@ -70,6 +70,11 @@ def create_bucket(
     return _bucket_call(endpoint, "create_bucket", **params)
 
 
+def head_bucket(endpoint, bucket: str) -> None:
+    """Whether the bucket is there and these credentials reach it (S3Error if not)."""
+    _bucket_call(endpoint, "head_bucket", Bucket=bucket)
+
+
 def delete_bucket(endpoint, bucket: str) -> None:
     _bucket_call(endpoint, "delete_bucket", Bucket=bucket)
 

@@ -45,6 +45,7 @@ def query_names() -> list[str]:
         AbortOlderForm,
         BrowseForm,
         BulkDeleteForm,
+        CopyJobForm,
         MultipartListForm,
         PartsForm,
         VersionsForm,
@@ -64,6 +65,7 @@ def query_names() -> list[str]:
         PrefixForm,
         BulkDeleteForm,
         AbortOlderForm,
+        CopyJobForm,
     ):
         names |= set(form.base_fields)
     return sorted(names)

@@ -130,6 +130,21 @@ CASES = [
         label="whole bucket",
     ),
     Case("objects:abort_older", "operator", kwargs=_b, query=lambda ctx: {"days": "7"}),
+    # Copy and move: the form (no start, so nothing is queued while the matrix runs).
+    Case("objects:copy_job", "operator", kwargs=_b, query=lambda ctx: {"key": ctx.key}),
+    Case(
+        "objects:copy_job",
+        "operator",
+        method="post",
+        kwargs=_b,
+        data=lambda ctx: {"key": [ctx.key], "dest_bucket": ctx.bucket, "dest_prefix": "c/"},
+    ),
+    Case(
+        "objects:dest_buckets",
+        "operator",
+        kwargs=_b,
+        query=lambda ctx: {"dest_endpoint": str(ctx.endpoint.code)},
+    ),
 ]
 
 
