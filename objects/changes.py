@@ -4,6 +4,7 @@ metadata, storage class, tags, ACL. Operators only; every outcome is audited."""
 from __future__ import annotations
 
 from django.http import Http404
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -101,16 +102,11 @@ def copy(request, code, bucket):
     action = "object.move" if move else "object.copy"
     detail = f"{bucket}/{key} -> {target_bucket}/{target_key}"
     try:
+        if s3.head_object(endpoint, bucket, key).get("ContentLength", 0) > s3.COPY_LIMIT:
+            return _copy_as_job(request, endpoint, bucket, key, target_bucket, target_key, move)
         with audit.audited(
             request, action, endpoint=endpoint, bucket=bucket, key=key, detail=detail
         ) as note:
-            common.refuse_large_copy(
-                s3.head_object(endpoint, bucket, key),
-                _(
-                    "This object is larger than 5 GiB: copying it needs a background job "
-                    "(multipart copy), which is coming in a later version."
-                ),
-            )
             note.answer = s3.copy_object(endpoint, bucket, key, target_bucket, target_key)
             if move:
                 s3.delete_object(endpoint, bucket, key)
@@ -120,6 +116,25 @@ def copy(request, code, bucket):
         "target": f"{target_bucket}/{target_key}"
     }
     return common.done(request, text, _detail(endpoint, target_bucket, target_key))
+
+
+def _copy_as_job(request, endpoint, bucket, key, target_bucket, target_key, move):
+    """Above 5 GiB CopyObject cannot copy: the object goes by a copy job, in parts."""
+    from console import jobs
+    from console.models import Job
+    from objects.copy import CopyPlan
+
+    plan = CopyPlan(
+        keys=[key],
+        base=key,  # the whole key is replaced by the target key
+        dest_endpoint=endpoint.pk,
+        dest_bucket=target_bucket,
+        dest_prefix=target_key,
+        move=move,
+    )
+    job = jobs.start(request, Job.Kind.COPY, endpoint, bucket, key, params=plan.params())
+    text = _("The object is larger than 5 GiB: it is being copied in parts, as a job.")
+    return common.done(request, text, reverse("job_detail", args=[job.code]))
 
 
 def _keep_encryption(head: dict) -> dict:

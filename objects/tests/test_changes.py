@@ -105,11 +105,12 @@ def test_copy_onto_itself_is_refused(s3_target, bucket, endpoint, operator, clie
     assert response.status_code == 400 and "the object itself" in response.content.decode()
 
 
-def test_copy_above_5_gib_asks_for_a_job(
+def test_copy_above_5_gib_runs_as_a_copy_job_in_parts(
     s3_target, bucket, endpoint, operator, client_as, monkeypatch
 ):
     # No test server holds a 5 GiB object: the limit is lowered instead.
     from console import s3
+    from console.models import Job
 
     monkeypatch.setattr(s3, "COPY_LIMIT", 3)
     s3_target.client().put_object(Bucket=bucket, Key="big.bin", Body=b"1234")
@@ -118,9 +119,15 @@ def test_copy_above_5_gib_asks_for_a_job(
         {"key": "big.bin", "target_bucket": bucket, "target_key": "b2.bin"},
         HTTP_HX_REQUEST="true",
     )
-    assert response.status_code == 400
-    assert "larger than 5 GiB" in response.content.decode()
-    assert _keys(s3_target.client(), bucket) == ["big.bin"]
+    assert response.status_code == 200
+    assert "copied in parts, as a job" in response.content.decode()
+    job = Job.objects.get(kind=Job.Kind.COPY)
+    params = job.params
+    assert (params["keys"], params["base"], params["dest_prefix"]) == (
+        ["big.bin"],
+        "big.bin",
+        "b2.bin",
+    )
 
 
 def test_metadata_edit_replaces_and_keeps_what_was_not_changed(
