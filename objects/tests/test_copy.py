@@ -9,13 +9,16 @@ Celery worker.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from django.urls import reverse
 
 from conftest import S3Target, free_port, start_moto
+from console import jobs
 from console.models import Endpoint, Grant, Job, JobError, Level
 from console.tests.workers import wait_for
 from objects.tests.hostile import KEYS, body_for
@@ -32,11 +35,47 @@ def other_server():
     process.wait(timeout=10)
 
 
-def new_endpoint(url: str, name: str) -> Endpoint:
-    item = Endpoint(name=name, endpoint_url=url, addressing_style="path", access_key_id="testing")
-    item.set_secret_key("testing")
+def new_endpoint(url: str, name: str, key: str = "testing", secret: str = "testing") -> Endpoint:
+    item = Endpoint(name=name, endpoint_url=url, addressing_style="path", access_key_id=key)
+    item.set_secret_key(secret)
     item.save()
     return item
+
+
+@pytest.fixture
+def auth_moto_factory(db):
+    """A moto server that checks IAM permissions, with one user under `policy` and a
+    bucket: (endpoint, bucket, boto3 client as that user)."""
+    import boto3
+    from botocore.config import Config
+
+    started = []
+
+    def make(policy):
+        port = free_port()
+        # Unchecked: create user, access key, policy (3), then every request is checked.
+        started.append(start_moto(port, {"INITIAL_NO_AUTH_ACTION_COUNT": "3"}))
+        url = f"http://127.0.0.1:{port}"
+        setup = {"endpoint_url": url, "region_name": "us-east-1"}
+        iam = boto3.client("iam", aws_access_key_id="x", aws_secret_access_key="x", **setup)
+        iam.create_user(UserName="mover")
+        key = iam.create_access_key(UserName="mover")["AccessKey"]
+        iam.put_user_policy(UserName="mover", PolicyName="p", PolicyDocument=json.dumps(policy))
+        raw = boto3.client(
+            "s3",
+            aws_access_key_id=key["AccessKeyId"],
+            aws_secret_access_key=key["SecretAccessKey"],
+            config=Config(s3={"addressing_style": "path"}),
+            **setup,
+        )
+        raw.create_bucket(Bucket="moves")
+        endpoint = new_endpoint(url, "Checked", key["AccessKeyId"], key["SecretAccessKey"])
+        return endpoint, "moves", raw
+
+    yield make
+    for process in started:
+        process.terminate()
+        process.wait(timeout=10)
 
 
 @pytest.fixture
@@ -223,3 +262,84 @@ def test_nobody_copies_without_operator_level_on_both_sides(
     response = client_as(operator).post(url, {**data, "dest_endpoint": str(elsewhere.code)})
     assert response.status_code == 400
     assert not Job.objects.filter(kind=Job.Kind.COPY).exists()
+
+
+def test_a_worker_killed_mid_copy_between_endpoints_is_resumed_from_the_stored_parts(
+    worker_process, monkeypatch, client_as, operator, endpoint, s3_target, bucket, other
+):
+    target, dest_bucket, dest = other
+    # The worker is another process: it reads its settings from the environment.
+    monkeypatch.setenv("COPY_PART_SIZE", str(5 * MiB))
+    monkeypatch.setenv("COPY_PARTS_IN_FLIGHT", "1")
+    data = os.urandom(200 * MiB)
+    s3_target.client().put_object(Bucket=bucket, Key="huge.bin", Body=data)
+    first = worker_process()
+    job = start_copy(client_as(operator), endpoint, bucket, target, dest_bucket, key=["huge.bin"])
+    wait_for(
+        lambda: Job.objects.get(pk=job.pk).bytes_done >= 30 * MiB,
+        timeout=180,
+        what="a good part of the copy",
+    )
+    first.kill()
+    uploads = dest.list_multipart_uploads(Bucket=dest_bucket).get("Uploads", [])
+    assert len(uploads) == 1
+    stored = dest.list_parts(Bucket=dest_bucket, Key="huge.bin", UploadId=uploads[0]["UploadId"])
+    assert 0 < len(stored.get("Parts", [])) < 40
+    worker_process()
+    time.sleep(2.5)
+    assert jobs.sweep(stale_seconds=2) == 1
+    job = finished(job, timeout=240)
+    assert job.state == Job.State.SUCCEEDED, list(JobError.objects.filter(job=job).values())
+    copied = dest.get_object(Bucket=dest_bucket, Key="huge.bin")["Body"].read()
+    assert hashlib.sha256(copied).digest() == hashlib.sha256(data).digest()
+    # The upload the dead worker began was completed, not begun again beside it.
+    assert dest.list_multipart_uploads(Bucket=dest_bucket).get("Uploads", []) == []
+    assert job.params["uploads"] == {}
+
+
+@pytest.fixture
+def delete_denied(auth_moto_factory):
+    """An endpoint whose credentials may do anything in S3 but delete under locked/."""
+    return auth_moto_factory(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Effect": "Allow", "Action": "s3:*", "Resource": "*"},
+                {
+                    "Effect": "Deny",
+                    "Action": "s3:DeleteObject",
+                    "Resource": "arn:aws:s3:::*/m/locked/*",
+                },
+            ],
+        }
+    )
+
+
+def test_a_move_whose_source_delete_is_refused_keeps_both_and_names_the_keys(
+    worker, client_as, operator, delete_denied
+):
+    endpoint, bucket, raw = delete_denied
+    Grant.objects.create(endpoint=endpoint, user=operator, level=Level.OPERATOR)
+    sources = {"m/free/1.txt": b"1", "m/free/2.txt": b"2", "m/locked/3.txt": b"3"}
+    put_many(raw, bucket, sources)
+    job = finished(
+        start_copy(
+            client_as(operator),
+            endpoint,
+            bucket,
+            endpoint,
+            bucket,
+            prefix=["m/"],
+            base="m/",
+            dest_prefix="n/",
+            move="on",
+        )  # fmt: skip
+    )
+    assert job.state == Job.State.PARTIAL
+    assert list(JobError.objects.filter(job=job).values_list("key", "code")) == [
+        ("m/locked/3.txt", "AccessDenied")
+    ]
+    left = [o["Key"] for o in raw.list_objects_v2(Bucket=bucket, Prefix="m/").get("Contents", [])]
+    assert left == ["m/locked/3.txt"]
+    for key, data in sources.items():
+        assert body(raw, bucket, "n/" + key[2:]) == data
