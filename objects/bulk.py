@@ -81,7 +81,13 @@ class Plan:
 
 
 def _item(entry: dict, version: bool) -> dict:
-    item = {"Key": entry["Key"], "Size": entry.get("Size", 0)}
+    # The storage class tells a restore which objects are archived without a
+    # HeadObject each; listings leave it out for delete markers only.
+    item = {
+        "Key": entry["Key"],
+        "Size": entry.get("Size", 0),
+        "StorageClass": entry.get("StorageClass", "STANDARD"),
+    }
     if version:
         item["VersionId"] = entry.get("VersionId") or "null"
         if "Size" not in entry:

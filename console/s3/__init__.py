@@ -91,6 +91,7 @@ from console.s3.objects import (
     put_empty,
     put_object_acl,
     put_object_tags,
+    restore_object,
 )
 
 __all__ = [
@@ -159,6 +160,7 @@ __all__ = [
     "put_object_lock_retention",
     "put_object_tags",
     "request_id_of",
+    "restore_object",
     "s3_errors",
     "single_attempt",
     "stored_parts",
