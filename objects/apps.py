@@ -7,8 +7,9 @@ class ObjectsConfig(AppConfig):
     def ready(self) -> None:
         from console import jobs
         from console.models import Job
-        from objects import bulk
+        from objects import bulk, restore
         from objects.tasks import UploadRunner, discard_job, run_upload
 
         jobs.register(Job.Kind.UPLOAD, UploadRunner, task=run_upload.name, cancel=discard_job)
         bulk.register()
+        restore.register()

@@ -462,3 +462,16 @@ class AbortOlderForm(forms.Form):
     days = forms.IntegerField(
         min_value=0, max_value=36500, initial=7, label=_("Started more than this many days ago")
     )
+
+
+class RestoreItemsForm(forms.Form):
+    """Which of a restore job's objects its page lists: a state, a page."""
+
+    state = forms.ChoiceField(required=False, choices=())
+    page = forms.IntegerField(required=False, min_value=1, max_value=10**9)
+
+    def __init__(self, *args, **kwargs):
+        from objects.models import RestoreItem
+
+        super().__init__(*args, **kwargs)
+        self.fields["state"].choices = [("", "")] + RestoreItem.State.choices
