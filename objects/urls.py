@@ -1,6 +1,16 @@
 from django.urls import path
 
-from objects import browse, bulk_views, changes, detail, download, share, upload_views, versions
+from objects import (
+    browse,
+    bulk_views,
+    changes,
+    detail,
+    download,
+    restore_views,
+    share,
+    upload_views,
+    versions,
+)
 
 app_name = "objects"
 urlpatterns = [
@@ -19,6 +29,7 @@ urlpatterns = [
     path("b/<str:bucket>/tags/", changes.tags, name="tags"),
     path("b/<str:bucket>/acl/", changes.acl, name="acl"),
     path("b/<str:bucket>/bulk-delete/", bulk_views.bulk_delete, name="bulk_delete"),
+    path("b/<str:bucket>/restore/", restore_views.restore, name="restore"),
     path("b/<str:bucket>/versions/", versions.versions, name="versions"),
     path("b/<str:bucket>/versions/restore/", versions.version_restore, name="version_restore"),
     path("b/<str:bucket>/multipart/", versions.multipart, name="multipart"),

@@ -47,6 +47,8 @@ def query_names() -> list[str]:
         BulkDeleteForm,
         MultipartListForm,
         PartsForm,
+        RestoreForm,
+        RestoreItemsForm,
         VersionsForm,
     )
     from objects.uploads import PrefixForm
@@ -64,6 +66,8 @@ def query_names() -> list[str]:
         PrefixForm,
         BulkDeleteForm,
         AbortOlderForm,
+        RestoreForm,
+        RestoreItemsForm,
     ):
         names |= set(form.base_fields)
     return sorted(names)
