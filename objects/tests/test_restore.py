@@ -322,6 +322,41 @@ def test_a_selected_object_that_is_gone_fails_alone(
     assert job.items_failed == 1 and job.state == Job.State.WAITING
 
 
+def test_a_retry_requests_again_only_the_objects_that_failed(
+    s3_target, bucket, archival, operator, client_as, sent, monkeypatch
+):
+    # Answers are stubbed (a refusal first, then a restore restored at once), so
+    # the test runs on every server; the listing is the server's.
+    put(s3_target, bucket, "ok.bin")
+    put(s3_target, bucket, "refused.bin")
+    requested = []
+
+    def restore_object(endpoint, bucket, key, *args):
+        requested.append(key)
+        if key == "refused.bin" and requested.count(key) == 1:
+            raise S3Error("AccessDenied", status=403)
+        return 202
+
+    restored = {"StorageClass": "GLACIER", "Restore": 'ongoing-request="false"'}
+    monkeypatch.setattr(restore.s3, "restore_object", restore_object)
+    monkeypatch.setattr(restore.s3, "head_object", lambda *args: restored)
+    job = run(start(client_as(operator), archival, bucket, key=["ok.bin", "refused.bin"]))
+    restore.wake_due(timezone.now() + timedelta(minutes=2))
+    job = run(job)
+    assert job.state == Job.State.PARTIAL and job.items_failed == 1
+    assert states(job) == {"ok.bin": Item.RESTORED, "refused.bin": Item.FAILED}
+    assert [e.code for e in job.current_errors] == ["AccessDenied"]
+
+    assert jobs.retry_failed(job) == "Retrying."
+    job = run(job)
+    assert requested == ["ok.bin", "refused.bin", "refused.bin"]
+    assert states(job)["refused.bin"] == Item.REQUESTED and job.state == Job.State.WAITING
+    restore.wake_due(timezone.now() + timedelta(minutes=2))
+    job = run(job)
+    assert job.state == Job.State.SUCCEEDED and (job.items_done, job.items_failed) == (2, 0)
+    assert not job.current_errors.exists() and job.errors.count() == 1  # kept, for the record
+
+
 def test_a_viewer_cannot_restore(archival, viewer, client_as, sent):
     client = client_as(viewer)
     url = reverse("objects:restore", args=[archival.code, "b"])
@@ -395,3 +430,8 @@ def test_an_archived_object_offers_restore_on_its_page_and_the_listing_on_its_se
     # Viewers read the state, and are offered nothing.
     viewer_client = client_as(viewer)
     assert restore_url not in viewer_client.get(detail, {"key": "cold/a.bin"}).text
+    # A provider without archive classes (MinIO) has nothing to restore: no button.
+    archival.provider = "minio"
+    archival.save()
+    listing = client_as(operator).get(reverse("objects:browse", args=[archival.code, bucket]))
+    assert "Restore selected…" not in listing.text and "Delete selected…" in listing.text
