@@ -24,7 +24,6 @@ object is requested alone, the rest only after it got an answer.
 
 from __future__ import annotations
 
-import logging
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
@@ -43,15 +42,33 @@ from objects.bulk import Plan, walk
 from objects.detail import parse_restore
 from objects.models import RestoreItem
 
-log = logging.getLogger("objects.restore")
-
 Item = RestoreItem.State
 # What a restore job waits for between its checks (Job.WAITING_TEXTS).
 WAITING_FOR_RESTORE = "restore"
-# Answers to RestoreObject that mean "this object is not archived": AWS and ZOS
-# say ObjectAlreadyInActiveTierError; moto (and AWS for classes that are read
-# without a restore, such as GLACIER_IR) say InvalidObjectState.
+# Answers to RestoreObject that mean "this object is not archived": the ZOS manual
+# names ObjectAlreadyInActiveTierError; moto answers InvalidObjectState for an
+# object whose class a restore does not apply to.
 NOT_ARCHIVED = {"ObjectAlreadyInActiveTierError", "InvalidObjectState"}
+# Failures that are the endpoint's, not one object's (credentials rotated or
+# expired during a wait of hours, the bucket gone, the host unreachable): the job
+# stops on the first of them, once, rather than failing every object alike.
+ENDPOINT_WIDE = {
+    "AccountProblem",
+    "AllAccessDisabled",
+    "DnsFailure",
+    "ExpiredToken",
+    "InvalidAccessKeyId",
+    "InvalidEndpoint",
+    "InvalidToken",
+    "NoCredentials",
+    "NoSuchBucket",
+    "NotTls",
+    "RequestTimeTooSkewed",
+    "SecretUnreadable",
+    "SignatureDoesNotMatch",
+    "TlsFailure",
+    "UserSuspended",
+}
 # The objects a check asks about in one go (HeadObject each, several in flight).
 CHECK_BATCH = 200
 
@@ -201,6 +218,8 @@ class RestoreRunner(jobs.Runner):
         except S3Error as err:
             if err.not_supported:
                 raise not_supported_error(err) from err
+            if err.code in ENDPOINT_WIDE:
+                raise
             return key, err
 
     def requested_row(self, key: str, answer) -> tuple[RestoreItem, JobError | None]:
@@ -297,6 +316,8 @@ class RestoreRunner(jobs.Runner):
         try:
             return s3.head_object(self.job.endpoint, self.job.bucket, row.key, row.version_id)
         except S3Error as err:
+            if err.code in ENDPOINT_WIDE:
+                raise
             return err
 
     def wait_for_next_check(self) -> None:

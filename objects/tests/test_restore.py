@@ -310,6 +310,27 @@ def test_restore_not_implemented_is_asked_once_not_once_per_object(
     assert JobError.objects.filter(job=job).count() == 1
 
 
+def test_credentials_that_expire_during_the_wait_fail_the_job_once(
+    s3_target, bucket, archival, operator, client_as, sent, monkeypatch
+):
+    # Temporary credentials may expire during a wait of hours: one error for the
+    # job, not one per object. HeadObject's answer is stubbed.
+    for key in ("a.bin", "b.bin"):
+        put(s3_target, bucket, key)
+    monkeypatch.setattr(restore.s3, "restore_object", lambda *args: 202)
+    job = run(start(client_as(operator), archival, bucket, key=["a.bin", "b.bin"]))
+
+    def expired(*args):
+        raise S3Error("ExpiredToken", status=400)
+
+    monkeypatch.setattr(restore.s3, "head_object", expired)
+    restore.wake_due(timezone.now() + timedelta(minutes=2))
+    job = run(job)
+    assert job.state == Job.State.FAILED and "session token has expired" in job.error
+    assert [e.code for e in JobError.objects.filter(job=job)] == ["ExpiredToken"]
+    assert set(states(job).values()) == {Item.REQUESTED}  # still theirs to check
+
+
 def test_a_selected_object_that_is_gone_fails_alone(
     s3_target, bucket, archival, operator, client_as, sent, monkeypatch
 ):
