@@ -25,6 +25,8 @@ from console.exports import csv_row
 from console.models import Job, Level
 
 NOTICE_LIMIT = 3
+# The id of the element a kind's page section (jobs.Kind.page_template) renders.
+SECTION_ID = "job-section"
 
 
 def visible_jobs(user):
@@ -78,7 +80,12 @@ def job_list(request):
 
 def job_detail(request, code):
     job = get_job_for_user(request, code)
-    context = {"job": job, "errors": job.current_errors[:100]}
+    kind = jobs.KINDS.get(job.kind)
+    section = kind.page_template if kind else ""
+    context = {"job": job, "errors": job.current_errors[:100], "section_template": section}
+    if request.htmx and section and request.htmx.target == SECTION_ID:
+        # The kind's own section of the page, refreshing itself.
+        return render(request, section, context)
     if request.htmx:
         response = render(request, "console/_job_card.html", context)
         if job.finished:

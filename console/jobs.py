@@ -66,14 +66,19 @@ class Kind:
     task: str
     # What to do when a job that no worker holds is canceled.
     cancel: Callable[[Job], None] | None = None
+    # A template the job's page includes below its card, with `job` in its
+    # context: what the kind has to show beyond the card (the state of each
+    # object, say). An htmx request from the element with id "job-section"
+    # gets this template alone, so the section can refresh itself.
+    page_template: str = ""
 
 
 # Filled by the apps that own the kinds, from their AppConfig.ready().
 KINDS: dict[str, Kind] = {}
 
 
-def register(kind: str, runner: type[Runner], task: str, cancel=None) -> None:
-    KINDS[kind] = Kind(runner=runner, task=task, cancel=cancel)
+def register(kind: str, runner: type[Runner], task: str, cancel=None, page_template="") -> None:
+    KINDS[kind] = Kind(runner=runner, task=task, cancel=cancel, page_template=page_template)
 
 
 def task(name: str):

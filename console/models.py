@@ -9,6 +9,8 @@ from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.dateformat import format as date_format
+from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_lazy as _
 
 from console import crypto
@@ -310,18 +312,41 @@ class Job(models.Model):
                 return last
         return None
 
+    # What a waiting job's card says; "%(at)s" is the next scheduled check (`next_check`).
     WAITING_TEXTS = {
         "browser": _(
             "Waiting for the browser to send more of the file. No worker is held meanwhile; "
             "the next chunk sets the job going again."
         ),
+        "restore": _(
+            "Waiting for the provider to restore the objects; next check at %(at)s. "
+            "No worker is held meanwhile."
+        ),
     }
+
+    @property
+    def next_check(self):
+        """When a schedule queues this waiting job again (`params["next_check"]`), if set."""
+        value = (self.params or {}).get("next_check")
+        try:
+            return parse_datetime(value) if isinstance(value, str) else None
+        except ValueError:
+            return None
 
     @property
     def waiting_text(self) -> str:
         if self.state != self.State.WAITING:
             return ""
-        return self.WAITING_TEXTS.get(self.waiting_for, _("Waiting."))
+        text = self.WAITING_TEXTS.get(self.waiting_for, _("Waiting."))
+        if "%(at)s" in str(text):
+            at = self.next_check
+            when = "…"
+            if at is not None:
+                at = timezone.localtime(at)
+                same_day = at.date() == timezone.localdate()
+                when = date_format(at, "H:i" if same_day else "Y-m-d H:i")
+            text = text % {"at": when}
+        return text
 
     @property
     def moving(self) -> bool:

@@ -286,6 +286,13 @@ COPY_PARTS_IN_FLIGHT = env_int("COPY_PARTS_IN_FLIGHT", 4)
 COPY_OBJECTS_IN_FLIGHT = env_int("COPY_OBJECTS_IN_FLIGHT", 4)
 # A dry run counts up to this many items while the page waits; a bigger one is a count job.
 DRY_RUN_INLINE_ITEMS = env_int("DRY_RUN_INLINE_ITEMS", 5000)
+# A restore job asks for the Restore header of the objects still being restored
+# this long after its requests, then doubling the wait each time up to the maximum
+# (1, 2, 4 … 60 minutes). Between checks it holds no worker: the beat task that
+# runs every RESTORE_WAKE_SECONDS queues the jobs whose check is due.
+RESTORE_CHECK_FIRST_SECONDS = env_int("RESTORE_CHECK_FIRST_SECONDS", 60)
+RESTORE_CHECK_MAX_SECONDS = env_int("RESTORE_CHECK_MAX_SECONDS", 3600)
+RESTORE_WAKE_SECONDS = env_int("RESTORE_WAKE_SECONDS", 60)
 # A selection posts one field per selected row (a page shows up to 1 000) and its
 # keys may be up to 1 024 bytes each, percent-encoded.
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 2100
@@ -318,13 +325,15 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
     "interval_max": 0.5,
 }
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
-# `celery -A console beat` runs the sweep that re-queues jobs of lost workers.
+# `celery -A console beat` runs the sweep that re-queues jobs of lost workers, and
+# queues the restore jobs whose next check is due.
 CELERY_BEAT_SCHEDULE = {
     "sweep-stale-jobs": {
         "task": "console.sweep_jobs",
         "schedule": float(JOB_SWEEP_SECONDS),
     },
     "purge-stale-uploads": {"task": "objects.purge_uploads", "schedule": 3600.0},
+    "wake-restores": {"task": "objects.wake_restores", "schedule": float(RESTORE_WAKE_SECONDS)},
 }
 
 LOGGING = {

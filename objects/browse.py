@@ -105,6 +105,8 @@ def browse(request, code, bucket):
         "error": None,
         "page_sizes": PAGE_SIZES,
         "can_change": can(endpoint, Level.OPERATOR),
+        # Only a provider with archive classes has anything to restore.
+        "can_restore": can(endpoint, Level.OPERATOR) and bool(endpoint.preset.archive_classes),
     }
     try:
         page = s3.list_folder(

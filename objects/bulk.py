@@ -81,11 +81,16 @@ class Plan:
 
 
 def _item(entry: dict, version: bool) -> dict:
-    item = {"Key": entry["Key"], "Size": entry.get("Size", 0)}
+    # The storage class tells a restore which objects are archived without a
+    # HeadObject each (listings leave it out for delete markers only); the ETag
+    # is what a copy compares.
+    item = {
+        "Key": entry["Key"],
+        "Size": entry.get("Size", 0),
+        "StorageClass": entry.get("StorageClass", "STANDARD"),
+    }
     if not version:
-        # What a copy compares and a restore picks by.
         item["ETag"] = (entry.get("ETag") or "").strip('"')
-        item["StorageClass"] = entry.get("StorageClass") or "STANDARD"
     if version:
         item["VersionId"] = entry.get("VersionId") or "null"
         if "Size" not in entry:

@@ -93,6 +93,8 @@ def detail(request, code, bucket):
     _side_panels(ctx, endpoint, bucket, key, version)
     if ctx["can_change"] and not version:
         _change_forms(ctx, endpoint, head, key, storage_class)
+        if ctx["archived"]:
+            ctx["restore_url"] = common.url("restore", endpoint, bucket, key=key)
     return render(request, "objects/detail.html", ctx)
 
 

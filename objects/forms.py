@@ -518,3 +518,95 @@ class CopyJobForm(forms.Form):
             raise forms.ValidationError(_("Select at least one object or folder."))
         data["endpoint"] = self.endpoints.get(data.get("dest_endpoint", ""))
         return data
+
+
+class RestoreForm(forms.Form):
+    """What to restore (selected objects, folders), for how long and how fast.
+
+    The range of days and the tiers are the provider's (console/providers.py),
+    checked here so that a refusal costs no request. A provider that documents
+    no tiers gets none: the request then leaves the tier to the provider.
+    """
+
+    key = KeyListField(required=False)
+    prefix = PrefixListField(required=False)
+    days = forms.IntegerField(required=False, label=_("Keep the restored copy for (days)"))
+    # A CharField with the tiers as its widget's choices: clean_tier refuses
+    # anything else in words that name the provider's tiers.
+    tier = forms.CharField(required=False, label=_("Tier"), widget=forms.RadioSelect)
+    start = forms.BooleanField(required=False)
+
+    def __init__(self, *args, preset, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.preset = preset
+        low, high = preset.restore_days
+        self.fields["days"].widget.attrs.update(min=low, max=high)
+        self.fields["days"].help_text = _(
+            "Between %(low)d and %(high)d days for this provider."
+        ) % {"low": low, "high": high}
+        self.fields["tier"].widget.choices = self.tier_choices
+
+    @property
+    def tier_choices(self) -> list[tuple[str, str]]:
+        """(tier, "Tier (expected duration)") for each tier the provider offers."""
+        return [(name, f"{name} ({duration})") for name, duration in self.preset.restore_tiers]
+
+    @property
+    def tier_names(self) -> list[str]:
+        return [name for name, _duration in self.preset.restore_tiers]
+
+    @classmethod
+    def defaults(cls, preset) -> dict[str, str]:
+        """What the form proposes: a week (or the provider's longest, if shorter), Standard."""
+        low, high = preset.restore_days
+        names = [name for name, _duration in preset.restore_tiers]
+        tier = "Standard" if "Standard" in names else (names[0] if names else "")
+        return {"days": str(max(low, min(7, high))), "tier": tier}
+
+    def clean_days(self):
+        days = self.cleaned_data["days"]
+        low, high = self.preset.restore_days
+        if days is not None and not low <= days <= high:
+            raise forms.ValidationError(
+                _(
+                    "Give between %(low)d and %(high)d days: this provider keeps a restored "
+                    "copy for no less and no more."
+                )
+                % {"low": low, "high": high}
+            )
+        return days
+
+    def clean_tier(self):
+        tier = self.cleaned_data["tier"]
+        if tier and tier not in self.tier_names:
+            if not self.tier_names:
+                raise forms.ValidationError(_("This provider documents no restore tiers."))
+            raise forms.ValidationError(
+                _("Choose one of this provider's restore tiers: %(tiers)s.")
+                % {"tiers": ", ".join(self.tier_names)}
+            )
+        return tier
+
+    def clean(self):
+        data = super().clean()
+        if not data.get("key") and not data.get("prefix") and "key" not in self.errors:
+            raise forms.ValidationError(_("Select at least one object or folder."))
+        if data.get("start"):
+            if data.get("days") is None and "days" not in self.errors:
+                self.add_error("days", _("Give the number of days to keep the restored copy."))
+            if self.tier_names and not data.get("tier") and "tier" not in self.errors:
+                self.add_error("tier", _("Choose a tier."))
+        return data
+
+
+class RestoreItemsForm(forms.Form):
+    """Which of a restore job's objects its page lists: a state, a page."""
+
+    state = forms.ChoiceField(required=False, choices=())
+    page = forms.IntegerField(required=False, min_value=1, max_value=10**9)
+
+    def __init__(self, *args, **kwargs):
+        from objects.models import RestoreItem
+
+        super().__init__(*args, **kwargs)
+        self.fields["state"].choices = [("", "")] + RestoreItem.State.choices

@@ -1,9 +1,12 @@
-"""What an upload job records beyond its Job row.
+"""What upload and restore jobs record beyond their Job row.
 
 An `Upload` holds the object's key, size, chunk size, options and the multipart
 upload id; one `UploadChunk` row per chunk the browser has delivered holds its
 size and digest, and the ETag once the worker has stored it as a part. Together
 they are everything a restarted worker needs to carry on.
+
+A restore job keeps one `RestoreItem` per object it found: what became of its
+RestoreObject request, and what the object's Restore header said at the last check.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from console.models import Job
 
@@ -73,3 +77,40 @@ class UploadChunk(models.Model):
 
     def __str__(self) -> str:
         return f"{self.upload_id}#{self.number}"
+
+
+class RestoreItem(models.Model):
+    """One object of a restore job and where its restore stands."""
+
+    class State(models.TextChoices):
+        # RestoreObject was accepted; no check has seen the restore under way yet.
+        REQUESTED = "requested", _("requested")
+        IN_PROGRESS = "in_progress", _("restore in progress")
+        RESTORED = "restored", _("restored")
+        # Not in an archive storage class: readable as it is, nothing to restore.
+        SKIPPED = "skipped", _("skipped (not archived)")
+        FAILED = "failed", _("failed")
+
+    # The states the job's checks still ask about.
+    PENDING = (State.REQUESTED, State.IN_PROGRESS)
+
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="restore_items")
+    key = models.TextField()
+    version_id = models.CharField(max_length=1024, blank=True)
+    state = models.CharField(max_length=12, choices=State.choices)
+    # Until when the restored copy stays readable (the Restore header's expiry-date).
+    expires_at = models.DateTimeField(null=True, blank=True)
+    # Why an item failed or was skipped: the S3 error code and the message in words.
+    code = models.CharField(max_length=100, blank=True)
+    message = models.TextField(blank=True)
+    checked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["job", "key", "version_id"], name="restore_item_unique")
+        ]
+        indexes = [models.Index(fields=["job", "state"])]
+
+    def __str__(self) -> str:
+        return f"{self.key} ({self.state})"

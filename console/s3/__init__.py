@@ -92,6 +92,7 @@ from console.s3.objects import (
     put_empty,
     put_object_acl,
     put_object_tags,
+    restore_object,
 )
 from console.s3.transfer import (
     copy_within,
@@ -179,6 +180,7 @@ __all__ = [
     "put_object_lock_retention",
     "put_object_tags",
     "request_id_of",
+    "restore_object",
     "s3_errors",
     "single_attempt",
     "stored_parts",

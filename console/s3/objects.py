@@ -49,6 +49,27 @@ def head_object(endpoint, bucket: str, key: str, version_id: str = "") -> dict:
         return client_for(endpoint).head_object(**params)
 
 
+def restore_object(
+    endpoint, bucket: str, key: str, days: int, tier: str = "", version_id: str = ""
+) -> int:
+    """RestoreObject: a temporary readable copy of an archived object, kept `days` days.
+
+    Returns the HTTP status: 202 when a restore started, 200 when a restored copy
+    was already there (its expiry moves to `days` from now). Without a `tier` the
+    provider's default tier is used. Everything goes through boto3, which sends
+    the tier as GlacierJobParameters, the S3 name of the container.
+    """
+    request: dict = {"Days": days}
+    if tier:
+        request["GlacierJobParameters"] = {"Tier": tier}
+    params = {"Bucket": bucket, "Key": key, "RestoreRequest": request}
+    if version_id:
+        params["VersionId"] = version_id
+    with s3_errors():
+        response = client_for(endpoint).restore_object(**params)
+    return (response.get("ResponseMetadata") or {}).get("HTTPStatusCode", 200)
+
+
 def get_object_tags(endpoint, bucket: str, key: str, version_id: str = "") -> list[dict]:
     params = {"Bucket": bucket, "Key": key}
     if version_id:

@@ -48,6 +48,8 @@ def query_names() -> list[str]:
         CopyJobForm,
         MultipartListForm,
         PartsForm,
+        RestoreForm,
+        RestoreItemsForm,
         VersionsForm,
     )
     from objects.uploads import PrefixForm
@@ -66,6 +68,8 @@ def query_names() -> list[str]:
         BulkDeleteForm,
         AbortOlderForm,
         CopyJobForm,
+        RestoreForm,
+        RestoreItemsForm,
     ):
         names |= set(form.base_fields)
     return sorted(names)

@@ -145,6 +145,41 @@ CASES = [
         kwargs=_b,
         query=lambda ctx: {"dest_endpoint": str(ctx.endpoint.code)},
     ),
+    # Restore: the form for one object, and for the browser's selection. Starting
+    # it is tested in test_restore.
+    Case("objects:restore", "operator", kwargs=_b, query=_key),
+    Case(
+        "objects:restore",
+        "operator",
+        method="post",
+        kwargs=_b,
+        data=lambda ctx: {"key": [ctx.key], "prefix": ["in/"]},
+    ),
+]
+
+
+# A restore job's page carries its objects' section (paged, filtered by state).
+def _restore_job(ctx):
+    if "restore_job" not in ctx.extra:
+        from console.models import Job
+        from objects.models import RestoreItem
+
+        job = finished_job(ctx, ctx.key)
+        Job.objects.filter(pk=job.pk).update(kind=Job.Kind.RESTORE)
+        RestoreItem.objects.create(job=job, key=ctx.key, state=RestoreItem.State.SKIPPED)
+        ctx.extra["restore_job"] = job
+    return {"code": ctx.extra["restore_job"].code}
+
+
+CASES += [
+    Case("job_detail", "operator", kwargs=_restore_job, label="restore"),
+    Case(
+        "job_detail",
+        "operator",
+        kwargs=_restore_job,
+        query=lambda ctx: {"state": "skipped", "page": "2"},
+        label="restore, a state's second page",
+    ),
 ]
 
 
