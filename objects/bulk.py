@@ -311,12 +311,14 @@ class DeleteRunner(jobs.Runner):
         return ""
 
     def send(self, items: list[dict], cursor: dict) -> str:
-        """Record the batch and the cursor past it, then send it; the control request."""
+        """Record the batch and the cursor past it, then send it unless a person
+        asked to pause or cancel meanwhile; the control request. (A batch kept
+        back is sent by the next run, or dropped with the job on a cancel.)"""
         with transaction.atomic():
             batch = JobBatch.objects.create(job=self.job, items=items)
             self.progress.cursor = cursor
-            self.progress.tick(force=True)
-        return self.submit_batch(batch)
+            control = self.progress.tick(force=True)
+        return control or self.submit_batch(batch)
 
     def submit_batch(self, batch: JobBatch) -> str:
         while len(self.in_flight) >= self.width:
