@@ -100,7 +100,7 @@ def test_emptying_a_bucket_needs_a_manager(
 
 
 def test_typed_confirmation_missing_or_wrong_is_refused_and_starts_nothing(
-    s3_target, bucket, endpoint, operator, manager, client_as, monkeypatch
+    s3_target, bucket, endpoint, operator, manager, client_as, monkeypatch, settings
 ):
     raw = s3_target.client()
     put_many(s3_target, bucket, [f"f/{i}" for i in range(5)])
@@ -119,9 +119,15 @@ def test_typed_confirmation_missing_or_wrong_is_refused_and_starts_nothing(
         assert answer.status_code == 400
         assert "Type the bucket name exactly to confirm." in answer.content.decode()
 
-    # So does a folder the dry run counted above the limit...
-    monkeypatch.setattr(bulk_views, "CONFIRM_ABOVE", 4)
+    # So does a folder the review could not finish counting while it waited...
     client = client_as(operator)
+    settings.DRY_RUN_INLINE_ITEMS = 2
+    token = review(client, endpoint, bucket, prefix="f/").context["counted_token"]
+    answer = client.post(url, {"prefix": "f/", "counted": token, "start": "on"})
+    assert answer.status_code == 400
+    settings.DRY_RUN_INLINE_ITEMS = 50
+    # ...one it counted above the limit...
+    monkeypatch.setattr(bulk_views, "CONFIRM_ABOVE", 4)
     token = review(client, endpoint, bucket, prefix="f/").context["counted_token"]
     for typed in ({}, {"confirm_name": "wrong"}):
         answer = client.post(url, {"prefix": "f/", "counted": token, "start": "on", **typed})
@@ -131,7 +137,7 @@ def test_typed_confirmation_missing_or_wrong_is_refused_and_starts_nothing(
     for counted in ("", forged, token[:-2]):
         answer = client.post(url, {"prefix": "f/", "counted": counted, "start": "on"})
         assert answer.status_code == 400
-    assert not Job.objects.exists()
+    assert not Job.objects.exclude(kind=Job.Kind.COUNT).exists()
     assert len(keys_in(raw, bucket)) == 5
 
     # Under the limit the dry run's signed figures are enough.
