@@ -233,6 +233,9 @@ class CountRunner(jobs.Runner):
         self.plan = Plan.of(job.params)
         self.tally = Tally(**job.params.get("result", {}))
         cursor = self.progress.cursor or {"target": 0, "after": ""}
+        if cursor.get("done"):
+            # Counted to the end by a worker that died before it ended the job.
+            cursor = {"target": len(self.plan.prefixes) + 1, "after": "", "uploads": True}
         self.pages = walk(
             job.endpoint, job.bucket, self.plan, cursor["target"], cursor["after"], sized=True
         )
