@@ -297,6 +297,31 @@ def test_a_count_job_restarted_from_its_cursor_counts_nothing_twice(
     assert job.params["result"] == expected
 
 
+def test_a_count_job_whose_worker_died_just_before_the_end_finishes_with_its_result(
+    s3_target, bucket, endpoint, operator, client_as, settings, monkeypatch
+):
+    settings.DRY_RUN_INLINE_ITEMS = 5
+    versioned_folder(s3_target, bucket, "p/", 12)
+    client = client_as(operator)
+    query = {"prefix": "p/", "versions": "all", "uploads": "on"}
+    assert client.get(delete_url(endpoint, bucket), query).status_code == 200
+    job = Job.objects.get(kind=Job.Kind.COUNT)
+
+    # Everything counted and written, then the worker dies before it ends the job.
+    with monkeypatch.context() as dying:
+        dying.setattr(jobs, "finish", lambda *args, **kwargs: False)
+        jobs.run(job.pk, "first")
+    counted = Job.objects.get(pk=job.pk).params["result"]
+    stale = timezone.now() - timedelta(seconds=settings.JOB_STALE_SECONDS + 1)
+    Job.objects.filter(pk=job.pk).update(heartbeat_at=stale)
+
+    jobs.run(job.pk, "second")
+    job.refresh_from_db()
+    assert job.state == Job.State.SUCCEEDED, job.error
+    assert job.params["result"] == counted
+    assert counted == expected_tally(s3_target.client(), bucket, "p/", bulk.ALL, uploads=True)
+
+
 # Abort incomplete uploads older than N days.
 
 
