@@ -232,13 +232,12 @@ def test_a_worker_killed_mid_delete_is_taken_over_from_its_cursor_and_counts_exa
     assert jobs.sweep(stale_seconds=0) == 0
 
 
-def test_cancel_in_the_middle_stops_after_the_requests_in_flight(
-    worker, s3_target, bucket, endpoint, operator, client_as, settings, monkeypatch
-):
-    raw = s3_target.client()
-    put_many(s3_target, bucket, [f"c/{i:04d}" for i in range(1500)])
+@pytest.fixture
+def paced(settings, monkeypatch):
+    """Two requests in flight, pages of 50 keys and each request taking a while, so
+    that a person's cancel or pause lands between batches. Yields the times the
+    requests started."""
     settings.BULK_REQUESTS_IN_FLIGHT = 2
-    # Pages of 50 keys, each request taking a while: the cancel lands between them.
     list_keys, delete_objects = s3.list_keys, s3.delete_objects
     started = []
 
@@ -254,6 +253,14 @@ def test_cancel_in_the_middle_stops_after_the_requests_in_flight(
 
     monkeypatch.setattr(s3, "list_keys", small_pages)
     monkeypatch.setattr(s3, "delete_objects", slow_delete)
+    return started
+
+
+def test_cancel_in_the_middle_stops_after_the_requests_in_flight(
+    worker, s3_target, bucket, endpoint, operator, client_as, paced
+):
+    raw = s3_target.client()
+    put_many(s3_target, bucket, [f"c/{i:04d}" for i in range(1500)])
     client = client_as(operator)
     job = start_delete(client, endpoint, bucket, confirm=bucket, prefix="c/")
     wait_for(lambda: Job.objects.get(pk=job.pk).items_done >= 100, what="some deletes")
@@ -266,11 +273,41 @@ def test_cancel_in_the_middle_stops_after_the_requests_in_flight(
     assert left, "the job went on to the end"
     assert (job.items_done, job.items_failed) == (1500 - len(left), 0)
     # At most the one request waiting for a free slot went out after the cancel.
-    assert len([t for t in started if t > canceled_at]) <= 1
+    assert len([t for t in paced if t > canceled_at]) <= 1
     assert not JobBatch.objects.filter(job=job).exists()
     card = client.get(reverse("job_detail", args=[job.code])).content.decode()
     assert "Canceled" in card
     assert f"{job.items_done} items" in card
+
+
+def test_a_delete_paused_in_the_middle_resumes_and_counts_exactly(
+    worker, s3_target, bucket, endpoint, operator, client_as, paced
+):
+    raw = s3_target.client()
+    put_many(s3_target, bucket, [f"p/{i:04d}" for i in range(1500)])
+    client = client_as(operator)
+    job = start_delete(client, endpoint, bucket, confirm=bucket, prefix="p/")
+    wait_for(lambda: Job.objects.get(pk=job.pk).items_done >= 100, what="some deletes")
+    client.post(reverse("job_pause", args=[job.code]))
+    paused_at = time.monotonic()
+
+    def paused():
+        job.refresh_from_db()
+        return job.state == Job.State.PAUSED
+
+    wait_for(paused, what="the pause")
+    left = keys_in(raw, bucket, "p/")
+    assert left, "the job went on to the end"
+    assert job.items_done == 1500 - len(left)
+    assert len([t for t in paced if t > paused_at]) <= 1
+    # The batch listed when the pause came waits for the next run.
+    assert JobBatch.objects.filter(job=job).count() <= 1
+
+    client.post(reverse("job_resume", args=[job.code]))
+    job = finished(job)
+    assert job.state == Job.State.SUCCEEDED, job.error
+    assert (job.items_done, job.items_failed) == (1500, 0)
+    assert keys_in(raw, bucket, "p/") == []
 
 
 # Hostile keys.
