@@ -100,7 +100,8 @@ def lock_bucket(s3_target):
             )
 
 
-def lock(raw, bucket: str, key: str, version: str, seconds: float = 86400) -> None:
+def lock(raw, bucket: str, key: str, version: str, seconds: float = 86400) -> datetime:
+    """Governance retention on the version until `seconds` from now; when it ends."""
     until = datetime.now(UTC) + timedelta(seconds=seconds)
     raw.put_object_retention(
         Bucket=bucket,
@@ -109,6 +110,7 @@ def lock(raw, bucket: str, key: str, version: str, seconds: float = 86400) -> No
         Retention={"Mode": "GOVERNANCE", "RetainUntilDate": until},
         BypassGovernanceRetention=True,
     )
+    return until
 
 
 def put_versions(raw, bucket: str, key: str, n: int = 2) -> list[str]:
@@ -158,8 +160,9 @@ def test_refused_deletes_end_partial_naming_each_version_and_a_retry_sends_only_
 
     # One lock runs out meanwhile; the retry sends the refused versions again, nothing else.
     freed = ("r/old-locked0", dict(locked)["r/old-locked0"])
-    lock(raw, bucket, *freed, seconds=1)
-    time.sleep(2)
+    # (A few seconds ahead: a server refuses a date already past when the request lands.)
+    until = lock(raw, bucket, *freed, seconds=4)
+    time.sleep(max(0, (until - datetime.now(UTC)).total_seconds()) + 1)
     sent.clear()
     assert client.post(reverse("job_retry", args=[job.code])).status_code == 302
     job = finished(job)
