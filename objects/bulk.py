@@ -242,6 +242,9 @@ class CountRunner(jobs.Runner):
         self.plan = Plan.of(job.params)
         self.tally = Tally(**job.params.get("result", {}))
         cursor = self.progress.cursor or {"target": 0, "after": ""}
+        if cursor.get("done"):
+            # Counted to the end by a worker that died before it ended the job.
+            cursor = {"target": len(self.plan.prefixes) + 1, "after": "", "uploads": True}
         self.pages = walk(
             job.endpoint, job.bucket, self.plan, cursor["target"], cursor["after"], sized=True
         )
@@ -355,11 +358,7 @@ class DeleteRunner(jobs.Runner):
 
     def record(self, batch: JobBatch, errors: list[dict]) -> None:
         refused = {(e["Key"], e.get("VersionId") or "") for e in errors}
-        freed = sum(
-            i.get("Size", 0)
-            for i in batch.items
-            if (i["Key"], i.get("VersionId", "")) not in refused
-        )
+        freed = sum(i.get("Size", 0) for i in batch.items if not _among(i, refused))
         with transaction.atomic():
             JobBatch.objects.filter(pk=batch.pk).delete()
             JobError.objects.bulk_create(
@@ -458,7 +457,7 @@ class DeleteRunner(jobs.Runner):
         )
         if not refused:
             return items
-        return [i for i in items if (i["Key"], i.get("VersionId", "")) not in refused]
+        return [i for i in items if not _among(i, refused)]
 
     # After the objects.
 
@@ -479,6 +478,13 @@ class DeleteRunner(jobs.Runner):
             return self.done(note=_("The bucket was not deleted: some of its contents remain."))
         s3.delete_bucket(self.endpoint, self.bucket)
         self.done()
+
+
+def _among(item: dict, refused: set[tuple[str, str]]) -> bool:
+    """Whether the item is among the refused (key, version) pairs. An error without
+    a version (moto leaves it out of DeleteObjects' errors) stands for every
+    version of its key: which of those sent together was refused is unknown."""
+    return (item["Key"], item.get("VersionId", "")) in refused or (item["Key"], "") in refused
 
 
 def abort_all(endpoint, bucket: str, uploads: list[dict], width: int):
