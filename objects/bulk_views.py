@@ -8,6 +8,8 @@ CONFIRM_ABOVE items or an amount not yet counted asks for the bucket's name.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import asdict
 from datetime import timedelta
 
@@ -60,7 +62,7 @@ def bulk_delete(request, code, bucket):
         get_endpoint_for_user(request, code, Level.MANAGER)
     ctx["plan"] = plan
     if request.method == "POST" and data["start"]:
-        counted = _counted(request, data["counted"], endpoint, bucket)
+        counted = _counted(request, data["counted"], endpoint, bucket, plan)
         ctx["needs_name"] = _needs_name(plan, counted)
         if ctx["needs_name"] and data["confirm_name"] != bucket:
             form.add_error("confirm_name", _("Type the bucket name exactly to confirm."))
@@ -91,6 +93,7 @@ def bulk_delete(request, code, bucket):
     # is refused (a name missing) still says what would go.
     ctx["counted_token"] = signing.dumps(
         {
+            "plan": _fingerprint(endpoint, bucket, plan),
             "items": tally.items,
             "complete": complete,
             "tally": asdict(tally),
@@ -102,13 +105,24 @@ def bulk_delete(request, code, bucket):
     return _respond(request, ctx)
 
 
-def _counted(request, token: str, endpoint, bucket: str) -> dict:
-    """The dry run's figures as the review signed them; unknown when missing or forged."""
+def _fingerprint(endpoint, bucket: str, plan: bulk.Plan) -> str:
+    """What a count counted: the plan, in this bucket of this endpoint."""
+    what = [str(endpoint.code), bucket, plan.params()]
+    return hashlib.sha256(json.dumps(what, sort_keys=True).encode()).hexdigest()
+
+
+def _counted(request, token: str, endpoint, bucket: str, plan: bulk.Plan) -> dict:
+    """The dry run's figures as the review signed them; unknown when missing or
+    forged, or when they counted another plan (a choice changed on the review
+    whose count has not come back yet)."""
+    unknown = {"items": None, "complete": False}
     try:
         value = signing.loads(token, salt=SIGNING_SALT, max_age=24 * 3600)
         counted = {"items": int(value["items"]), "complete": bool(value["complete"])}
     except (signing.BadSignature, KeyError, TypeError, ValueError):
-        return {"items": None, "complete": False}
+        return unknown
+    if value.get("plan") != _fingerprint(endpoint, bucket, plan):
+        return unknown
     try:
         counted["tally"] = bulk.Tally(**value["tally"])
     except (KeyError, TypeError):
