@@ -8,6 +8,9 @@ CONFIRM_ABOVE items or an amount not yet counted asks for the bucket's name.
 
 from __future__ import annotations
 
+import hashlib
+import json
+from dataclasses import asdict
 from datetime import timedelta
 
 from django.conf import settings
@@ -59,12 +62,13 @@ def bulk_delete(request, code, bucket):
         get_endpoint_for_user(request, code, Level.MANAGER)
     ctx["plan"] = plan
     if request.method == "POST" and data["start"]:
-        counted = _counted(data["counted"])
+        counted = _counted(request, data["counted"], endpoint, bucket, plan)
         ctx["needs_name"] = _needs_name(plan, counted)
         if ctx["needs_name"] and data["confirm_name"] != bucket:
             form.add_error("confirm_name", _("Type the bucket name exactly to confirm."))
         else:
             return _start(request, endpoint, bucket, plan)
+        # The review again as it was, with its figures (from the token it signed).
         ctx.update(counted, counted_token=data["counted"])
         return _respond(request, ctx, status=400)
     try:
@@ -76,26 +80,59 @@ def bulk_delete(request, code, bucket):
         ctx["error"] = err
         return _respond(request, ctx)
     counted = {"tally": tally, "complete": complete}
+    count_job = None
     if not complete:
         target = plan.describe()
-        ctx["count_job"] = jobs.start(
+        count_job = jobs.start(
             request, Job.Kind.COUNT, endpoint, bucket, target, params=plan.params()
         )
+        ctx["count_job"] = count_job
     ctx.update(counted)
     ctx["needs_name"] = _needs_name(plan, counted)
+    # What the review showed, signed, so that the review shown again when the start
+    # is refused (a name missing) still says what would go.
     ctx["counted_token"] = signing.dumps(
-        {"items": tally.items, "complete": complete}, salt=SIGNING_SALT
+        {
+            "plan": _fingerprint(endpoint, bucket, plan),
+            "items": tally.items,
+            "complete": complete,
+            "tally": asdict(tally),
+            "versioning": ctx["versioning"],
+            "count_job": str(count_job.code) if count_job else "",
+        },
+        salt=SIGNING_SALT,
     )
     return _respond(request, ctx)
 
 
-def _counted(token: str) -> dict:
-    """The dry run's figures as the review signed them; unknown when missing or forged."""
+def _fingerprint(endpoint, bucket: str, plan: bulk.Plan) -> str:
+    """What a count counted: the plan, in this bucket of this endpoint."""
+    what = [str(endpoint.code), bucket, plan.params()]
+    return hashlib.sha256(json.dumps(what, sort_keys=True).encode()).hexdigest()
+
+
+def _counted(request, token: str, endpoint, bucket: str, plan: bulk.Plan) -> dict:
+    """The dry run's figures as the review signed them; unknown when missing or
+    forged, or when they counted another plan (a choice changed on the review
+    whose count has not come back yet)."""
+    unknown = {"items": None, "complete": False}
     try:
         value = signing.loads(token, salt=SIGNING_SALT, max_age=24 * 3600)
-        return {"items": int(value["items"]), "complete": bool(value["complete"])}
+        counted = {"items": int(value["items"]), "complete": bool(value["complete"])}
     except (signing.BadSignature, KeyError, TypeError, ValueError):
-        return {"items": None, "complete": False}
+        return unknown
+    if value.get("plan") != _fingerprint(endpoint, bucket, plan):
+        return unknown
+    try:
+        counted["tally"] = bulk.Tally(**value["tally"])
+    except (KeyError, TypeError):
+        pass
+    counted["versioning"] = value.get("versioning") or ""
+    if value.get("count_job"):
+        counted["count_job"] = Job.objects.filter(
+            code=value["count_job"], owner=request.user, endpoint=endpoint, bucket=bucket
+        ).first()
+    return counted
 
 
 def _needs_name(plan: bulk.Plan, counted: dict) -> bool:

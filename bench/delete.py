@@ -1,0 +1,414 @@
+"""Benchmark: deleting a 100 000-object folder as a console job against boto3 alone.
+
+    .venv/bin/python bench/delete.py [--objects 100000] [--rounds 3] [--profile]
+
+Starts moto on a free port (or uses S3_TEST_URL, S3_TEST_ACCESS_KEY,
+S3_TEST_SECRET_KEY) and a `celery worker` (threads pool, as in production) on a
+throwaway database (<name>_bench_delete beside the one DATABASE_URL or
+TEST_DATABASE_URL names, dropped at the end). Each round puts the objects under
+`bench/` (by concurrent PutObject, not timed) before each of three ways to
+delete them, and checks that nothing is left after each:
+
+  job         the console's bulk delete, started as a person starts it: a POST
+              to the review view with start=on and the bucket's name typed
+              (Django test client, real database and middleware), timed until
+              the job's row says succeeded
+  sequential  list a page (ListObjectsV2, 1 000 keys), DeleteObjects it, list
+              the next: one request at a time, as a simple script does
+  parallel    boto3 with as many DeleteObjects requests in flight as the job
+              keeps (BULK_REQUESTS_IN_FLIGHT), the listing running ahead of them
+
+It prints the objects per second of each (medians over the rounds) and two
+ratios: job / sequential (target >= 2.0) and job / parallel (target >= 0.9).
+`--profile` then runs one more delete in this process, with the job's own
+runner, and says where its time went (listing, database writes, waiting for a
+request slot) and how many requests it kept in flight on average.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import queue
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "console.settings")
+if os.environ.get("TEST_DATABASE_URL"):
+    os.environ["DATABASE_URL"] = os.environ["TEST_DATABASE_URL"]
+os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/console")
+os.environ.setdefault("CACHE_URL", "locmem://")
+# A queue of this run only: the worker started here takes the jobs the view queues.
+os.environ["CELERY_QUEUE"] = f"bench-{uuid.uuid4().hex[:8]}"
+
+PREFIX = "bench/"
+BODY = b"0123456789abcdef"
+WAYS = ("job", "sequential", "parallel")
+
+
+def s3_target():
+    """(url, access key, secret key, moto process or None)."""
+    url = os.environ.get("S3_TEST_URL")
+    if url:
+        return url, os.environ["S3_TEST_ACCESS_KEY"], os.environ["S3_TEST_SECRET_KEY"], None
+    from conftest import free_port, start_moto
+
+    port = free_port()
+    return f"http://127.0.0.1:{port}", "testing", "testing", start_moto(port)
+
+
+def raw_client(url, access, secret):
+    import boto3
+    from botocore.config import Config
+
+    return boto3.client(
+        "s3",
+        endpoint_url=url,
+        aws_access_key_id=access,
+        aws_secret_access_key=secret,
+        region_name=os.environ.get("S3_TEST_REGION", "us-east-1"),
+        config=Config(
+            s3={"addressing_style": "path"},
+            max_pool_connections=32,
+            request_checksum_calculation="when_required",
+            response_checksum_validation="when_required",
+        ),
+    )
+
+
+def fill(raw, bucket: str, count: int) -> None:
+    started = time.monotonic()
+    keys = [f"{PREFIX}key-{i:07d}" for i in range(count)]
+    with ThreadPoolExecutor(32) as pool:
+        list(pool.map(lambda k: raw.put_object(Bucket=bucket, Key=k, Body=BODY), keys))
+    print(f"    put {count} objects in {time.monotonic() - started:.0f} s", flush=True)
+
+
+def left(raw, bucket: str) -> int:
+    return raw.list_objects_v2(Bucket=bucket, Prefix=PREFIX, MaxKeys=1000).get("KeyCount", 0)
+
+
+def empty(raw, bucket: str) -> None:
+    """Whatever is left, then the bucket (the end of the run, untimed)."""
+    paginator = raw.get_paginator("list_objects_v2")
+    for page in paginator.paginate(Bucket=bucket):
+        keys = [{"Key": o["Key"]} for o in page.get("Contents", [])]
+        if keys:
+            raw.delete_objects(Bucket=bucket, Delete={"Objects": keys, "Quiet": True})
+    raw.delete_bucket(Bucket=bucket)
+
+
+def delete_sequential(raw, bucket: str) -> None:
+    """List a page, delete it, list the next: one request at a time."""
+    params = {"Bucket": bucket, "Prefix": PREFIX, "MaxKeys": 1000}
+    while True:
+        page = raw.list_objects_v2(**params)
+        keys = [{"Key": o["Key"]} for o in page.get("Contents", [])]
+        if keys:
+            answer = raw.delete_objects(Bucket=bucket, Delete={"Objects": keys, "Quiet": True})
+            assert not answer.get("Errors"), answer["Errors"][:3]
+        if not page.get("IsTruncated"):
+            return
+        params["ContinuationToken"] = page["NextContinuationToken"]
+
+
+def delete_parallel(raw, bucket: str, width: int) -> None:
+    """`width` DeleteObjects requests in flight at all times; the listing runs
+    ahead of them in a thread of its own (a few pages at most)."""
+    pages: queue.Queue = queue.Queue(maxsize=width)
+
+    def lister():
+        params = {"Bucket": bucket, "Prefix": PREFIX, "MaxKeys": 1000}
+        try:
+            while True:
+                page = raw.list_objects_v2(**params)
+                keys = [{"Key": o["Key"]} for o in page.get("Contents", [])]
+                if keys:
+                    pages.put(keys)
+                if not page.get("IsTruncated"):
+                    return
+                params["ContinuationToken"] = page["NextContinuationToken"]
+        finally:
+            pages.put(None)
+
+    def delete(keys):
+        answer = raw.delete_objects(Bucket=bucket, Delete={"Objects": keys, "Quiet": True})
+        assert not answer.get("Errors"), answer["Errors"][:3]
+
+    listing = threading.Thread(target=lister, daemon=True)
+    listing.start()
+    in_flight = set()
+    with ThreadPoolExecutor(width) as pool:
+        while (keys := pages.get()) is not None:
+            if len(in_flight) >= width:
+                done, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)
+                for future in done:
+                    future.result()
+            in_flight.add(pool.submit(delete, keys))
+        for future in in_flight:
+            future.result()
+    listing.join()
+
+
+def start_worker(database_url: str) -> subprocess.Popen:
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "DEBUG": "false",
+        "LOG_LEVEL": "WARNING",
+    }
+    return subprocess.Popen(
+        [
+            sys.executable, "-m", "celery", "-A", "console", "worker",
+            "-P", "threads", "-c", "4", "-Q", os.environ["CELERY_QUEUE"], "-l", "WARNING",
+            "--without-heartbeat", "--without-mingle", "--without-gossip",
+        ],
+        env=env, cwd=ROOT,
+    )  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--objects", type=int, default=100_000)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--profile", action="store_true", help="say where the job's time goes (one more delete)"
+    )
+    args = parser.parse_args()
+
+    url, access, secret, moto = s3_target()
+    try:
+        raw = raw_client(url, access, secret)
+        run(raw, url, access, secret, args)
+    finally:
+        if moto is not None:
+            moto.terminate()
+
+
+def run(raw, url, access, secret, args) -> None:
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.db import connection
+    from django.test import Client
+    from django.urls import resolve, reverse
+
+    width = max(1, settings.BULK_REQUESTS_IN_FLIGHT)
+    bucket = f"bench-delete-{uuid.uuid4().hex[:8]}"
+    raw.create_bucket(Bucket=bucket)
+    old_name = connection.settings_dict["NAME"]
+    # A name of its own: the tests' database (test_<name>) may be in use meanwhile.
+    connection.settings_dict["TEST"]["NAME"] = f"{old_name}_bench_delete"
+    connection.creation.create_test_db(verbosity=0, autoclobber=True)
+    db = connection.settings_dict
+    database_url = (
+        f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    )
+    worker = start_worker(database_url)
+    try:
+        from django.contrib.auth.models import User
+
+        from console.models import Endpoint, Grant, Job, Level
+
+        endpoint = Endpoint(
+            name="bench",
+            provider="other",
+            endpoint_url=url,
+            addressing_style="path",
+            region=os.environ.get("S3_TEST_REGION", "us-east-1"),
+            access_key_id=access,
+        )
+        endpoint.set_secret_key(secret)
+        endpoint.save()
+        user = User.objects.create_user("bench", password="x" * 20)
+        Grant.objects.create(endpoint=endpoint, user=user, level=Level.OPERATOR)
+        client = Client(HTTP_HOST="localhost")
+        client.force_login(user)
+        start_url = reverse("objects:bulk_delete", args=[endpoint.code, bucket])
+
+        def start_job() -> Job:
+            # What the review's Delete button sends for a folder too big to count
+            # while the page waits: the bucket's name is asked for, and typed.
+            data = {"prefix": PREFIX, "start": "on", "confirm_name": bucket}
+            response = client.post(start_url, data)
+            assert response.status_code == 302, response.content[:500]
+            return Job.objects.get(code=resolve(response.url).kwargs["code"])
+
+        def delete_job(count: int) -> None:
+            job = start_job()
+            while True:
+                state = Job.objects.filter(pk=job.pk).values_list("state", flat=True).get()
+                if state == Job.State.SUCCEEDED:
+                    break
+                if state in Job.FINISHED_STATES:
+                    job.refresh_from_db()
+                    raise RuntimeError(f"the delete job ended {state}: {job.error}")
+                time.sleep(0.02)
+            job.refresh_from_db()
+            assert job.items_done == count, (job.items_done, count)
+            waited = (job.started_at - job.created_at).total_seconds()
+            ran = (job.finished_at - job.started_at).total_seconds()
+            print(f"    job: {waited:.2f} s queued, {ran:.1f} s running", flush=True)
+
+        ways = {
+            "job": delete_job,
+            "sequential": lambda count: delete_sequential(raw, bucket),
+            "parallel": lambda count: delete_parallel(raw, bucket, width),
+        }
+
+        print(f"endpoint {url}, {args.objects} objects, {width} requests in flight", flush=True)
+        print("warming up (worker, connections) with 2 000 objects…", flush=True)
+        warm = min(args.objects, 2000)
+        for way in WAYS:
+            fill(raw, bucket, warm)
+            ways[way](warm)
+            assert left(raw, bucket) == 0, f"{way} left objects behind"
+        times: dict[str, list[float]] = {way: [] for way in WAYS}
+        for number in range(args.rounds):
+            # Each round starts with another way, so a slow spell of the machine
+            # does not always fall on the same one.
+            order = WAYS[number % 3 :] + WAYS[: number % 3]
+            for way in order:
+                print(f"round {number + 1}, {way}:", flush=True)
+                fill(raw, bucket, args.objects)
+                started = time.perf_counter()
+                ways[way](args.objects)
+                seconds = time.perf_counter() - started
+                assert left(raw, bucket) == 0, f"{way} left objects behind"
+                times[way].append(seconds)
+                print(
+                    f"    {way}: {seconds:.1f} s, {args.objects / seconds:.0f} objects/s",
+                    flush=True,
+                )
+
+        rate = {way: args.objects / statistics.median(times[way]) for way in WAYS}
+        print()
+        print(f"objects: {args.objects}, rounds: {args.rounds}, endpoint: {url}")
+        print(f"job (view → succeeded):       {rate['job']:7.0f} objects/s (median)")
+        print(f"sequential list + delete:     {rate['sequential']:7.0f} objects/s")
+        print(f"boto3, {width} deletes in flight:   {rate['parallel']:7.0f} objects/s")
+        print(f"job / sequential = {rate['job'] / rate['sequential']:.2f}  (target >= 2.0)")
+        print(f"job / parallel   = {rate['job'] / rate['parallel']:.2f}  (target >= 0.9)")
+
+        if args.profile:
+            fill(raw, bucket, args.objects)
+            profile(start_job, args.objects, width)
+            assert left(raw, bucket) == 0, "the profiled job left objects behind"
+    finally:
+        worker.terminate()
+        try:
+            worker.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+        try:
+            empty(raw, bucket)
+        except Exception as err:  # noqa: BLE001 - cleanup only
+            print(f"could not remove {bucket}: {err}")
+        connection.close()
+        connection.creation.destroy_test_db(old_name, verbosity=0)
+
+
+def profile(start_job, count: int, width: int) -> None:
+    """Run one delete job in this process with timers around its parts.
+
+    The job is started through the view as before, but not queued: this process
+    runs it, so the runner's main thread (which lists, writes the database and
+    waits for a free request slot) can be timed part by part."""
+    from unittest import mock
+
+    from console import jobs, s3
+    from console.models import Job
+    from objects import bulk
+
+    spent = {"list": 0.0, "record batch": 0.0, "record answer": 0.0, "wait for a slot": 0.0}
+    requests: list[float] = []
+    lock = threading.Lock()
+
+    def timed(name, fn):
+        def wrapper(*a, **kw):
+            started = time.perf_counter()
+            try:
+                return fn(*a, **kw)
+            finally:
+                spent[name] += time.perf_counter() - started
+
+        return wrapper
+
+    def delete_objects(*a, **kw):
+        started = time.perf_counter()
+        try:
+            return real_delete(*a, **kw)
+        finally:
+            with lock:
+                requests.append(time.perf_counter() - started)
+
+    real_delete = s3.delete_objects
+    real_send = bulk.DeleteRunner.send
+    real_collect = bulk.DeleteRunner.collect
+
+    def send(self, items, cursor):
+        started = time.perf_counter()
+        before = spent["wait for a slot"] + spent["record answer"]
+        try:
+            return real_send(self, items, cursor)
+        finally:
+            inside = spent["wait for a slot"] + spent["record answer"] - before
+            spent["record batch"] += time.perf_counter() - started - inside
+
+    def collect(self, block):
+        if not block:
+            return real_collect(self, block)
+        started = time.perf_counter()
+        before = spent["record answer"]
+        try:
+            return real_collect(self, block)
+        finally:
+            inside = spent["record answer"] - before
+            spent["wait for a slot"] += time.perf_counter() - started - inside
+
+    patches = [
+        mock.patch.object(jobs, "enqueue", lambda job: None),
+        mock.patch.object(s3, "list_keys", timed("list", s3.list_keys)),
+        mock.patch.object(s3, "delete_objects", delete_objects),
+        mock.patch.object(bulk.DeleteRunner, "send", send),
+        mock.patch.object(bulk.DeleteRunner, "collect", collect),
+        mock.patch.object(
+            bulk.DeleteRunner, "record", timed("record answer", bulk.DeleteRunner.record)
+        ),
+    ]
+    for patch in patches:
+        patch.start()
+    try:
+        job = start_job()
+        started = time.perf_counter()
+        jobs.run(job.pk, "profile")
+        wall = time.perf_counter() - started
+    finally:
+        for patch in reversed(patches):
+            patch.stop()
+    job.refresh_from_db()
+    assert job.state == Job.State.SUCCEEDED, (job.state, job.error)
+    print()
+    print(f"profile of one job run in this process: {wall:.1f} s, {count / wall:.0f} objects/s")
+    print("  the runner's main thread:")
+    for name, seconds in spent.items():
+        print(f"    {name:16} {seconds:6.1f} s  {100 * seconds / wall:4.0f} %")
+    other = wall - sum(spent.values())
+    print(f"    {'the rest':16} {other:6.1f} s  {100 * other / wall:4.0f} %")
+    print(
+        f"  DeleteObjects: {len(requests)} requests, median {statistics.median(requests):.2f} s; "
+        f"on average {sum(requests) / wall:.1f} in flight of {width}"
+    )
+
+
+if __name__ == "__main__":
+    main()
