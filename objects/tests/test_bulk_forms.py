@@ -7,7 +7,7 @@ from django.core import signing
 from django.http import QueryDict
 
 from objects import bulk
-from objects.bulk_views import SIGNING_SALT, _counted, _needs_name
+from objects.bulk_views import SIGNING_SALT, _counted, _fingerprint, _needs_name
 from objects.forms import BulkDeleteForm
 
 
@@ -65,11 +65,19 @@ def test_the_bucket_name_is_asked_for_the_whole_bucket_big_or_uncounted_deletes(
 
 
 def test_a_forged_or_missing_dry_run_token_counts_as_not_counted():
-    real = signing.dumps({"items": 3, "complete": True}, salt=SIGNING_SALT)
-    assert _counted(real) == {"items": 3, "complete": True}
+    from types import SimpleNamespace
+
+    endpoint = SimpleNamespace(code="e1")
+    plan = bulk.Plan(prefixes=["a/"])
+    counted = {"plan": _fingerprint(endpoint, "b", plan), "items": 3, "complete": True}
+    real = signing.dumps(counted, salt=SIGNING_SALT)
+    assert _counted(None, real, endpoint, "b", plan)["items"] == 3
     forged = real[:-2] + ("AA" if not real.endswith("AA") else "BB")
-    assert _counted(forged)["complete"] is False
-    assert _counted("")["complete"] is False
+    assert _counted(None, forged, endpoint, "b", plan)["complete"] is False
+    assert _counted(None, "", endpoint, "b", plan)["complete"] is False
+    # A count of another folder does not stand for this one.
+    other = bulk.Plan(prefixes=["z/"])
+    assert _counted(None, real, endpoint, "b", other)["complete"] is False
 
 
 def test_a_tally_counts_objects_older_versions_markers_and_bytes():
