@@ -237,7 +237,7 @@ def test_a_worker_killed_mid_delete_is_taken_over_from_its_cursor_and_counts_exa
 
 @pytest.fixture
 def paced(settings, monkeypatch):
-    """Two requests in flight, pages of 50 keys and each request taking a while, so
+    """Two requests in flight, pages of 20 keys and each request taking a while, so
     that a person's cancel or pause lands between batches. Yields the times the
     requests started."""
     settings.BULK_REQUESTS_IN_FLIGHT = 2
@@ -246,7 +246,7 @@ def paced(settings, monkeypatch):
 
     def small_pages(endpoint, bucket, *, prefix="", start_after="", max_keys=1000):
         return list_keys(
-            endpoint, bucket, prefix=prefix, start_after=start_after, max_keys=min(max_keys, 50)
+            endpoint, bucket, prefix=prefix, start_after=start_after, max_keys=min(max_keys, 20)
         )
 
     def slow_delete(endpoint, bucket, items):
@@ -263,10 +263,10 @@ def test_cancel_in_the_middle_stops_after_the_requests_in_flight(
     worker, s3_target, bucket, endpoint, operator, client_as, paced
 ):
     raw = s3_target.client()
-    put_many(s3_target, bucket, [f"c/{i:04d}" for i in range(1500)])
+    put_many(s3_target, bucket, [f"c/{i:03d}" for i in range(600)])
     client = client_as(operator)
     job = start_delete(client, endpoint, bucket, confirm=bucket, prefix="c/")
-    wait_for(lambda: Job.objects.get(pk=job.pk).items_done >= 100, what="some deletes")
+    wait_for(lambda: Job.objects.get(pk=job.pk).items_done >= 40, what="some deletes")
     assert client.post(reverse("job_cancel", args=[job.code])).status_code == 302
     canceled_at = time.monotonic()
 
@@ -274,7 +274,7 @@ def test_cancel_in_the_middle_stops_after_the_requests_in_flight(
     assert job.state == Job.State.CANCELED
     left = keys_in(raw, bucket, "c/")
     assert left, "the job went on to the end"
-    assert (job.items_done, job.items_failed) == (1500 - len(left), 0)
+    assert (job.items_done, job.items_failed) == (600 - len(left), 0)
     # At most the one request waiting for a free slot went out after the cancel.
     assert len([t for t in paced if t > canceled_at]) <= 1
     assert not JobBatch.objects.filter(job=job).exists()
@@ -287,10 +287,10 @@ def test_a_delete_paused_in_the_middle_resumes_and_counts_exactly(
     worker, s3_target, bucket, endpoint, operator, client_as, paced
 ):
     raw = s3_target.client()
-    put_many(s3_target, bucket, [f"p/{i:04d}" for i in range(1500)])
+    put_many(s3_target, bucket, [f"p/{i:03d}" for i in range(600)])
     client = client_as(operator)
     job = start_delete(client, endpoint, bucket, confirm=bucket, prefix="p/")
-    wait_for(lambda: Job.objects.get(pk=job.pk).items_done >= 100, what="some deletes")
+    wait_for(lambda: Job.objects.get(pk=job.pk).items_done >= 40, what="some deletes")
     client.post(reverse("job_pause", args=[job.code]))
     paused_at = time.monotonic()
 
@@ -301,7 +301,7 @@ def test_a_delete_paused_in_the_middle_resumes_and_counts_exactly(
     wait_for(paused, what="the pause")
     left = keys_in(raw, bucket, "p/")
     assert left, "the job went on to the end"
-    assert job.items_done == 1500 - len(left)
+    assert job.items_done == 600 - len(left)
     assert len([t for t in paced if t > paused_at]) <= 1
     # The batch listed when the pause came waits for the next run.
     assert JobBatch.objects.filter(job=job).count() <= 1
@@ -309,7 +309,7 @@ def test_a_delete_paused_in_the_middle_resumes_and_counts_exactly(
     client.post(reverse("job_resume", args=[job.code]))
     job = finished(job)
     assert job.state == Job.State.SUCCEEDED, job.error
-    assert (job.items_done, job.items_failed) == (1500, 0)
+    assert (job.items_done, job.items_failed) == (600, 0)
     assert keys_in(raw, bucket, "p/") == []
 
 
