@@ -158,7 +158,8 @@ def _unfinished_upload(request, endpoint, bucket, form) -> Upload | None:
         job__owner=request.user,
         job__endpoint=endpoint,
         job__bucket=bucket,
-        job__state__in=[Job.State.QUEUED, Job.State.RUNNING, Job.State.PAUSED],
+        # Waiting too: an upload the browser left for a moment waits for it.
+        job__state__in=[Job.State.QUEUED, Job.State.RUNNING, Job.State.WAITING, Job.State.PAUSED],
         key=data["key"],
         size=data["size"],
         fingerprint=data["fingerprint"],

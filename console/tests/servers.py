@@ -1,8 +1,9 @@
-"""Small local servers for the failures no real S3 server produces on demand.
+"""Small local servers for the failures no real server produces on demand.
 
 moto answers signatures and permissions faithfully, but it cannot pretend its clock
 is wrong, speak TLS with a certificate of our choosing, or hang. These stand-ins
 answer just enough of the S3 protocol for the connection test to see those cases.
+`TcpProxy` stands between the console and its database, and can cut it off.
 """
 
 from __future__ import annotations
@@ -216,3 +217,97 @@ class SelfSignedCert:
                 serialization.NoEncryption(),
             )
         )
+
+
+class TcpProxy:
+    """A TCP proxy from a free local port to `target` (PostgreSQL, say), with a switch.
+
+    `cut()` is the service going away: every connection through the proxy is
+    dropped and new ones are refused (nothing listens on the port any more), as
+    while a database restarts. `restore()` listens again on the same port.
+    """
+
+    def __init__(self, target_port: int, target_host: str = "127.0.0.1"):
+        self.target = (target_host, target_port)
+        self.port = 0
+        self.accepted = 0  # connections forwarded, over the proxy's life
+        self._lock = threading.Lock()
+        self._open: list[socket.socket] = []
+        self._listener: socket.socket | None = None
+
+    @property
+    def down(self) -> bool:
+        return self._listener is None
+
+    def __enter__(self):
+        self.restore()
+        return self
+
+    def __exit__(self, *exc):
+        self.cut()
+
+    def restore(self) -> None:
+        sock = socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", self.port))
+        sock.listen(64)
+        # A short accept timeout lets the accepting thread notice a cut.
+        sock.settimeout(0.1)
+        self.port = sock.getsockname()[1]
+        with self._lock:
+            self._listener = sock
+        threading.Thread(target=self._accept, args=(sock,), daemon=True).start()
+
+    def cut(self) -> None:
+        with self._lock:
+            listener, self._listener = self._listener, None
+            connections, self._open = self._open, []
+        if listener is not None:
+            listener.close()
+        for conn in connections:
+            _drop(conn)
+
+    def _accept(self, listener: socket.socket) -> None:
+        while self._listener is listener:
+            try:
+                client, _address = listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            client.settimeout(None)
+            try:
+                upstream = socket.create_connection(self.target, timeout=5)
+            except OSError:
+                _drop(client)
+                continue
+            upstream.settimeout(None)
+            with self._lock:
+                if self._listener is not listener:  # cut meanwhile
+                    _drop(client)
+                    _drop(upstream)
+                    return
+                self._open += [client, upstream]
+                self.accepted += 1
+            for source, sink in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(source, sink), daemon=True).start()
+
+    def _pump(self, source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass
+        with self._lock:
+            self._open = [conn for conn in self._open if conn not in (source, sink)]
+        _drop(source)
+        _drop(sink)
+
+
+def _drop(sock: socket.socket) -> None:
+    """Close a socket at once; shutting it down first wakes a thread reading from it."""
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+    sock.close()

@@ -2,8 +2,9 @@
 
 A pytest plugin (the root conftest's `pytest_plugins`), so every test can ask for
 the fixtures: `worker` runs an in-process worker thread; `worker_process()` starts
-a real `celery worker` in a child process (for tests that kill it). `wait_for` is
-a plain function to import.
+a real `celery worker` in a child process (for tests that kill it), and
+`beat_process()` a `celery beat` that sends it the sweep. `wait_for` is a plain
+function to import.
 """
 
 from __future__ import annotations
@@ -66,46 +67,50 @@ def worker(transactional_db, celery_queue, staging):
         yield controller
 
 
-class WorkerProcess:
-    """`celery -A console worker` in a child process, on the test database."""
+def database_url(port: int | None = None) -> str:
+    """The test database's URL for a child process; `port` to reach it another way
+    (through a proxy that can cut it off)."""
+    from django.db import connection
 
-    def __init__(self, queue: str, staging: Path):
-        from django.db import connection
+    db = connection.settings_dict
+    host = db["HOST"] or "127.0.0.1"
+    return f"postgres://{db['USER']}@{host}:{port or db['PORT'] or 5432}/{db['NAME']}"
 
-        db = connection.settings_dict
-        url = (
-            f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-        )
-        env = {
-            **os.environ,
-            "DATABASE_URL": url,
-            "CELERY_QUEUE": queue,
-            "STAGING_DIR": str(staging),
-            "DJANGO_SETTINGS_MODULE": "console.settings",
-        }
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "console",
-                "worker",
-                "-P",
-                "threads",
-                "-c",
-                "4",
-                "-Q",
-                queue,
-                "-l",
-                "WARNING",
-                "--without-heartbeat",
-                "--without-mingle",
-                "--without-gossip",
-            ],
-            cwd=ROOT,
-            env=env,
-        )
+
+def child_env(queue: str, staging: Path, env: dict | None = None) -> dict:
+    """What a console process started by a test needs: the test database, this
+    session's queue and the staging folder; `env` overrides any of it."""
+    return {
+        **os.environ,
+        "DATABASE_URL": database_url(),
+        "CELERY_QUEUE": queue,
+        "STAGING_DIR": str(staging),
+        "DJANGO_SETTINGS_MODULE": "console.settings",
+        **(env or {}),
+    }
+
+
+class ChildProcess:
+    """A console process started by a test; its output goes to `log` when given."""
+
+    def __init__(self, command: list[str], env: dict, log: Path | None = None):
+        self.log = log
+        output = open(log, "ab") if log else None  # the child keeps it open
+        try:
+            self.process = subprocess.Popen(
+                command,
+                cwd=ROOT,
+                env=env,
+                stdout=output,
+                stderr=subprocess.STDOUT if output else None,
+            )
+        finally:
+            if output:
+                output.close()
+
+    def logged(self) -> str:
+        """What the process wrote so far (its log file)."""
+        return self.log.read_text(errors="replace") if self.log and self.log.exists() else ""
 
     def kill(self) -> None:
         """SIGKILL: no chance to finish or acknowledge anything."""
@@ -121,12 +126,103 @@ class WorkerProcess:
                 self.kill()
 
 
+class WorkerProcess(ChildProcess):
+    """`celery -A console worker` in a child process, on the test database.
+
+    With a `log` it logs at INFO there, so a test can read what it did (and see it
+    ready); `env` overrides the settings it reads (DATABASE_URL, say). One started
+    with `listening=False` takes no task until `listen()`: a test can have it ready
+    while another worker takes the jobs."""
+
+    def __init__(
+        self,
+        queue: str,
+        staging: Path,
+        env: dict | None = None,
+        log: Path | None = None,
+        listening: bool = True,
+    ):
+        self.queue = queue
+        self.name = f"w{uuid.uuid4().hex[:8]}@%h"
+        command = [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "console",
+            "worker",
+            "-n",
+            self.name,
+            "-P",
+            "threads",
+            "-c",
+            "4",
+            "-Q",
+            queue if listening else f"{queue}-idle",
+            "-l",
+            "INFO" if log else "WARNING",
+            "--without-heartbeat",
+            "--without-mingle",
+            "--without-gossip",
+        ]
+        super().__init__(command, child_env(queue, staging, env), log)
+
+    @property
+    def ready(self) -> bool:
+        """The worker consumes its queue (known from its log only)."""
+        return " ready." in self.logged()
+
+    def listen(self) -> None:
+        """Take tasks from the session's queue from now on (remote control)."""
+        from celery.utils.nodenames import host_format
+
+        from console.celery import app
+
+        name = host_format(self.name)
+        replies = app.control.add_consumer(self.queue, destination=[name], reply=True, timeout=10)
+        assert any(name in reply for reply in replies), f"{name} did not answer: {replies}"
+
+
 @pytest.fixture
 def worker_process(transactional_db, celery_queue, staging):
+    """Start `celery worker` child processes: `worker_process(env=..., log=..., listening=...)`."""
     started: list[WorkerProcess] = []
 
-    def start() -> WorkerProcess:
-        item = WorkerProcess(celery_queue, staging)
+    def start(
+        env: dict | None = None, log: Path | None = None, listening: bool = True
+    ) -> WorkerProcess:
+        item = WorkerProcess(celery_queue, staging, env, log, listening)
+        started.append(item)
+        return item
+
+    yield start
+    for item in started:
+        item.stop()
+
+
+@pytest.fixture
+def beat_process(celery_queue, tmp_path):
+    """Start `celery beat` (as production runs it) in a child process: it sends the
+    sweep to this session's queue every JOB_SWEEP_SECONDS."""
+    started: list[ChildProcess] = []
+
+    def start() -> ChildProcess:
+        folder = tmp_path / f"beat-{len(started)}"
+        folder.mkdir()
+        command = [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "console",
+            "beat",
+            "-s",
+            str(folder / "schedule"),
+            "-l",
+            "INFO",
+        ]
+        env = {**os.environ, "CELERY_QUEUE": celery_queue}
+        item = ChildProcess(command, env, folder / "beat.log")
         started.append(item)
         return item
 
