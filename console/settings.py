@@ -316,6 +316,20 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 7 * 3600),
     "socket_connect_timeout": 3,
 }
+# A worker whose broker went away reconnects by itself, however long it takes (tries 2,
+# 4, 6… s apart, at most 30 s), also when the broker is away as the worker starts.
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+# Its running tasks carry on meanwhile: their messages go back to the queue, and the
+# claim keeps the second delivery from running the job again. (Cancelling them is not
+# possible in the threads pool: Celery then stops consuming for good.)
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
+# Liveness (console/liveness.py): a worker touches LIVENESS_DIR/worker.alive every few
+# seconds while it consumes, beat touches beat.alive each time it sends a task. One
+# that has not for LIVENESS_SECONDS while the broker answers exits, for its supervisor
+# to start a fresh one; `manage.py check_alive worker|beat` fails (health checks).
+LIVENESS_DIR = env_path("LIVENESS_DIR", VAR_DIR)
+LIVENESS_SECONDS = env_int("LIVENESS_SECONDS", 60)
 # Sending a task while the broker is away gives up after about a second: the job
 # row stays queued and the sweep sends it once the broker is back.
 CELERY_TASK_PUBLISH_RETRY_POLICY = {

@@ -251,3 +251,47 @@ def test_schedule_runs_only_in_the_beat_service():
     for service in CONSOLE_SERVICES:
         for argv in commands(service):
             assert ("beat" in argv or "--beat" in argv or "-B" in argv) == (service == "beat")
+
+
+@pytest.mark.parametrize("service", ["worker", "beat"])
+def test_worker_and_beat_are_checked_for_liveness_and_started_again(service, tmp_path):
+    from django.core.management import get_commands
+
+    spec = COMPOSE["services"][service]
+    # The health check asks the command whether this container's process is alive.
+    assert spec["healthcheck"]["test"] == ["CMD", "python", "manage.py", "check_alive", service]
+    assert "check_alive" in get_commands()
+    # It is given time to start, and longer to answer than Django takes to load.
+    assert spec["healthcheck"]["start_period"] == "60s"
+    assert spec["healthcheck"]["timeout"] == "20s"
+    # A process that stopped working ends itself (console/liveness.py) and the restart
+    # policy starts it again: compose does not restart a container for being unhealthy.
+    assert spec["restart"] == "unless-stopped"
+
+    # Each container has its liveness files to itself: not on a volume the web, beat and
+    # every other worker share, where one live worker would vouch for a dead one.
+    project_env = {**env_file(ROOT / ".env.example"), **OPERATOR_SETS}
+    liveness_dir = container_env(service, project_env)["LIVENESS_DIR"]
+    assert not any(Path(liveness_dir).is_relative_to(target) for target in volume_targets(service))
+
+    # The command, run as the health check runs it (with a folder of this test's own):
+    # it fails until the process has said it is alive, then passes.
+    env = {**container_env(service, project_env), "LIVENESS_DIR": str(tmp_path)}
+    program, *arguments = spec["healthcheck"]["test"][1:]
+    assert program == "python"
+
+    def check() -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, *arguments],
+            cwd=ROOT,
+            env={**env, "PATH": "/usr/bin:/bin", "DJANGO_SETTINGS_MODULE": "console.settings"},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    failed = check()
+    assert failed.returncode == 1 and "yet" in failed.stderr, failed.stderr
+    (tmp_path / f"{service}.alive").touch()
+    passed = check()
+    assert passed.returncode == 0 and "alive" in passed.stdout, passed.stderr
