@@ -1,6 +1,7 @@
 """Benchmark: deleting a 100 000-object folder as a console job against boto3 alone.
 
     .venv/bin/python bench/delete.py [--objects 100000] [--rounds 3] [--profile]
+                                     [--server-pids FILE]
 
 Starts moto on a free port (or uses S3_TEST_URL, S3_TEST_ACCESS_KEY,
 S3_TEST_SECRET_KEY) and a `celery worker` (threads pool, as in production) on a
@@ -23,6 +24,12 @@ ratios: job / sequential (target >= 2.0) and job / parallel (target >= 0.9).
 `--profile` then runs one more delete in this process, with the job's own
 runner, and says where its time went (listing, database writes, waiting for a
 request slot) and how many requests it kept in flight on average.
+
+Each way's line gives the CPU seconds the worker, this process, the S3 server
+(moto, or the processes of --server-pids: lines of `name pid`) and the whole
+machine spent meanwhile, out of what the machine's CPUs could give: on one
+small machine the S3 server shares them with everything else, and more
+requests in flight only help while it has CPU to spare.
 """
 
 from __future__ import annotations
@@ -106,21 +113,62 @@ def empty(raw, bucket: str) -> None:
     raw.delete_bucket(Bucket=bucket)
 
 
-def delete_sequential(raw, bucket: str) -> None:
+def cpu_seconds(pid: int | None = None) -> float:
+    """User + system CPU time of a process (this one when pid is None)."""
+    if pid is None:
+        times = os.times()
+        return times.user + times.system
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def machine_cpu_seconds() -> float:
+    """CPU time every process of the machine has used (its busy time, all CPUs)."""
+    fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(f) for f in fields[:8])
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
+class Calls:
+    """How long each request of a way took: what the endpoint does with one
+    request at a time, and with several side by side."""
+
+    def __init__(self):
+        self.seconds: dict[str, list[float]] = {"list": [], "delete": []}
+        self.lock = threading.Lock()
+
+    def __call__(self, name: str, method, **params):
+        started = time.perf_counter()
+        try:
+            return method(**params)
+        finally:
+            with self.lock:
+                self.seconds[name].append(time.perf_counter() - started)
+
+    def medians(self) -> str:
+        return ", ".join(
+            f"{name} {statistics.median(values):.2f} s"
+            for name, values in self.seconds.items()
+            if values
+        )
+
+
+def delete_sequential(raw, bucket: str, calls: Calls) -> None:
     """List a page, delete it, list the next: one request at a time."""
     params = {"Bucket": bucket, "Prefix": PREFIX, "MaxKeys": 1000}
     while True:
-        page = raw.list_objects_v2(**params)
+        page = calls("list", raw.list_objects_v2, **params)
         keys = [{"Key": o["Key"]} for o in page.get("Contents", [])]
         if keys:
-            answer = raw.delete_objects(Bucket=bucket, Delete={"Objects": keys, "Quiet": True})
+            delete = {"Objects": keys, "Quiet": True}
+            answer = calls("delete", raw.delete_objects, Bucket=bucket, Delete=delete)
             assert not answer.get("Errors"), answer["Errors"][:3]
         if not page.get("IsTruncated"):
             return
         params["ContinuationToken"] = page["NextContinuationToken"]
 
 
-def delete_parallel(raw, bucket: str, width: int) -> None:
+def delete_parallel(raw, bucket: str, width: int, calls: Calls) -> None:
     """`width` DeleteObjects requests in flight at all times; the listing runs
     ahead of them in a thread of its own (a few pages at most)."""
     pages: queue.Queue = queue.Queue(maxsize=width)
@@ -129,7 +177,7 @@ def delete_parallel(raw, bucket: str, width: int) -> None:
         params = {"Bucket": bucket, "Prefix": PREFIX, "MaxKeys": 1000}
         try:
             while True:
-                page = raw.list_objects_v2(**params)
+                page = calls("list", raw.list_objects_v2, **params)
                 keys = [{"Key": o["Key"]} for o in page.get("Contents", [])]
                 if keys:
                     pages.put(keys)
@@ -140,7 +188,8 @@ def delete_parallel(raw, bucket: str, width: int) -> None:
             pages.put(None)
 
     def delete(keys):
-        answer = raw.delete_objects(Bucket=bucket, Delete={"Objects": keys, "Quiet": True})
+        delete = {"Objects": keys, "Quiet": True}
+        answer = calls("delete", raw.delete_objects, Bucket=bucket, Delete=delete)
         assert not answer.get("Errors"), answer["Errors"][:3]
 
     listing = threading.Thread(target=lister, daemon=True)
@@ -182,9 +231,17 @@ def main() -> None:
     parser.add_argument(
         "--profile", action="store_true", help="say where the job's time goes (one more delete)"
     )
+    parser.add_argument(
+        "--server-pids",
+        type=Path,
+        help="a file of 'name pid' lines (the S3 server's processes) whose CPU time to show",
+    )
     args = parser.parse_args()
 
     url, access, secret, moto = s3_target()
+    args.servers = [moto.pid] if moto is not None else []
+    if args.server_pids:
+        args.servers += [int(line.split()[1]) for line in args.server_pids.read_text().splitlines()]
     try:
         raw = raw_client(url, access, secret)
         run(raw, url, access, secret, args)
@@ -259,11 +316,21 @@ def run(raw, url, access, secret, args) -> None:
             ran = (job.finished_at - job.started_at).total_seconds()
             print(f"    job: {waited:.2f} s queued, {ran:.1f} s running", flush=True)
 
+        calls = {way: Calls() for way in WAYS}  # per request, over every round
         ways = {
             "job": delete_job,
-            "sequential": lambda count: delete_sequential(raw, bucket),
-            "parallel": lambda count: delete_parallel(raw, bucket, width),
+            "sequential": lambda count: delete_sequential(raw, bucket, calls["sequential"]),
+            "parallel": lambda count: delete_parallel(raw, bucket, width, calls["parallel"]),
         }
+
+        def cpu() -> dict[str, float]:
+            """CPU seconds so far of the S3 server, the worker, this process (the
+            client of the boto3 ways) and every process of the machine."""
+            found = {"worker": cpu_seconds(worker.pid), "bench": cpu_seconds()}
+            if args.servers:
+                found["s3 server"] = sum(cpu_seconds(pid) for pid in args.servers)
+            found["machine"] = machine_cpu_seconds()
+            return found
 
         print(f"endpoint {url}, {args.objects} objects, {width} requests in flight", flush=True)
         print("warming up (worker, connections) with 2 000 objects…", flush=True)
@@ -272,6 +339,7 @@ def run(raw, url, access, secret, args) -> None:
             fill(raw, bucket, warm)
             ways[way](warm)
             assert left(raw, bucket) == 0, f"{way} left objects behind"
+        calls.update({way: Calls() for way in WAYS})  # without the warm-up
         times: dict[str, list[float]] = {way: [] for way in WAYS}
         for number in range(args.rounds):
             # Each round starts with another way, so a slow spell of the machine
@@ -280,13 +348,18 @@ def run(raw, url, access, secret, args) -> None:
             for way in order:
                 print(f"round {number + 1}, {way}:", flush=True)
                 fill(raw, bucket, args.objects)
+                before = cpu()
                 started = time.perf_counter()
                 ways[way](args.objects)
                 seconds = time.perf_counter() - started
+                after = cpu()
                 assert left(raw, bucket) == 0, f"{way} left objects behind"
                 times[way].append(seconds)
+                busy = ", ".join(f"{n} {after[n] - before[n]:.1f}" for n in after)
+                busy += f" of {seconds * (os.cpu_count() or 1):.1f}"
                 print(
-                    f"    {way}: {seconds:.1f} s, {args.objects / seconds:.0f} objects/s",
+                    f"    {way}: {seconds:.1f} s, {args.objects / seconds:.0f} objects/s; "
+                    f"CPU seconds: {busy}",
                     flush=True,
                 )
 
@@ -298,6 +371,8 @@ def run(raw, url, access, secret, args) -> None:
         print(f"boto3, {width} deletes in flight:   {rate['parallel']:7.0f} objects/s")
         print(f"job / sequential = {rate['job'] / rate['sequential']:.2f}  (target >= 2.0)")
         print(f"job / parallel   = {rate['job'] / rate['parallel']:.2f}  (target >= 0.9)")
+        print(f"requests of 1 000 keys, one at a time:  {calls['sequential'].medians()}")
+        print(f"requests of 1 000 keys, {width} deletes at once: {calls['parallel'].medians()}")
 
         if args.profile:
             fill(raw, bucket, args.objects)
