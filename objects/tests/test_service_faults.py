@@ -87,7 +87,7 @@ class WebProcess(ChildProcess):
             "--no-control-socket",
         ]
         super().__init__(command, env, log)
-        wait_for_port(self.port, timeout=60)
+        wait_for_port(self.port, timeout=120)
 
 
 @pytest.fixture
@@ -316,7 +316,7 @@ def test_pages_answer_503_in_words_while_the_database_is_away_and_200_after(
         "bucket list": reverse("buckets:list", args=[endpoint.code]),
         "job list": reverse("jobs"),
     }
-    wait_for(lambda: browser.get("/healthz").status == 200, timeout=60, what="the web side")
+    wait_for(lambda: browser.get("/healthz").status == 200, timeout=180, what="the web side")
     for path in pages.values():
         assert browser.get(path).status == 200  # the web side holds a connection now
 
@@ -379,7 +379,7 @@ def test_an_upload_outlasts_the_database_away_for_15_s_and_ends_byte_identical(
     beat_process()
     browser = Browser(web.url, client_as(operator))
     source = make_file(tmp_path / "outage.bin", 8 * CHUNK + 1234)
-    wait_for(lambda: worker.ready, timeout=90, what="the worker")
+    wait_for(lambda: worker.ready, timeout=180, what="the worker")
     upload = BrowserUpload(browser, endpoint, bucket, source, "outage.bin")
     upload.create()
     assert upload.chunks == 9
@@ -533,7 +533,7 @@ def test_a_killed_workers_jobs_resume_on_the_other_worker(
             timeout=120,
             what="the upload to be running",
         )
-        wait_for(lambda: second.ready, timeout=90, what="the second worker")
+        wait_for(lambda: second.ready, timeout=180, what="the second worker")
         response = client.post(
             reverse("objects:bulk_delete", args=[endpoint.code, bucket]),
             {"prefix": "old/", "start": "on", "confirm_name": bucket},
@@ -696,7 +696,7 @@ def test_twenty_slow_uploads_hold_no_worker_while_a_bulk_delete_runs_to_its_end(
         beat_process()
         source = make_file(tmp_path / "slow.bin", 2 * CHUNK + 4321)
         browser = Browser(web.url, client_as(operator))
-        wait_for(lambda: worker.ready, timeout=90, what="the worker")
+        wait_for(lambda: worker.ready, timeout=180, what="the worker")
         phase("worker ready")
         made.result(timeout=180)
         phase(f"{objects} objects made")
