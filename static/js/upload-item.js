@@ -99,7 +99,8 @@
       method: "POST",
       body: body || null,
       credentials: "same-origin",
-      headers: { "X-CSRFToken": csrfToken() },
+      // JSON answers, also when the console is away for a moment (503 in words).
+      headers: { "X-CSRFToken": csrfToken(), Accept: "application/json" },
     });
   }
 
