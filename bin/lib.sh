@@ -105,6 +105,25 @@ kill_tree() {  # kill_tree SIGNAL PID...: the processes and everything below the
   done
 }
 
+supervise() {  # supervise LOG COMMAND...: run in the background; runs COMMAND, and
+  # again each time it exits (a worker or beat that its liveness watchdog ended, a
+  # crash), its output added to LOG, until this is sent TERM or INT (then it stops
+  # COMMAND and waits for it).
+  local log=$1 child="" status
+  shift
+  trap 'if [ -n "$child" ]; then kill -TERM "$child" 2>/dev/null; wait "$child"; fi; exit 0' \
+    TERM INT
+  while :; do
+    "$@" >>"$log" 2>&1 &
+    child=$!
+    status=0
+    wait "$child" || status=$?
+    child=""
+    echo "$(date '+%F %T') ${*:1:4} exited ($status); starting it again" >>"$log"
+    sleep 1
+  done
+}
+
 watch_over() {  # watch_over PID...: run in the background; stops the PIDs if $$ dies
   local me=$$ self=$BASHPID
   while [ "$(parent_of "$self")" = "$me" ]; do sleep 1; done

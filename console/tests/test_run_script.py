@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from conftest import free_port, wait_for_port
+from console.tests.workers import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 # bin/run starts Redis (when none answers), a demo S3 server, a Celery worker and its
@@ -125,15 +126,27 @@ def run(tmp_path):
 def test_the_scheduler_is_its_own_process_next_to_the_worker(run):
     worker, beat = celery(run.started, "worker"), celery(run.started, "beat")
     assert "--beat" not in run.started[worker] and " -B" not in run.started[worker]
-    assert stat(beat)[1] == run.pid
+    # Each runs under a loop of bin/run's own that starts it again when it exits.
+    assert beat not in descendants(worker)
+    assert stat(stat(beat)[1])[1] == run.pid and stat(stat(worker)[1])[1] == run.pid
 
-    # A worker killed outright takes no scheduler with it and leaves none behind.
+    # A worker killed outright takes no scheduler with it, leaves none behind and is
+    # started again, as one that ended itself for not consuming is.
     os.kill(worker, signal.SIGKILL)
     assert wait_until_gone([worker]) == []
+    again = wait_for(
+        lambda: {
+            pid
+            for pid, cmd in descendants(run.pid).items()
+            if "celery" in cmd and " worker " in cmd and pid != worker
+        },
+        timeout=60,
+        what="a new worker",
+    )
     assert alive(beat)
     run.send_signal(signal.SIGTERM)
     run.wait(timeout=30)
-    assert wait_until_gone(run.started) == [], run.log.read_text()
+    assert wait_until_gone(set(run.started) | again) == [], run.log.read_text()
 
 
 def test_the_demo_server_run_starts_is_marked_as_kept_in_memory(run):
