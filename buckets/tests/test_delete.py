@@ -19,9 +19,23 @@ def test_delete_page_says_what_stands_in_the_way(
     assert response.status_code == 200
     assert "3 objects" in body
     assert "1 incomplete multipart upload" in body
-    # One page of each listing, nothing more; no "empty and delete" until the job exists.
-    assert sorted(s3_calls) == ["ListMultipartUploads", "ListObjectsV2"]
-    assert "Empty and delete" not in body
+    # One page of each listing, nothing more, and the way to empty it as a job.
+    assert sorted(s3_calls) == ["ListMultipartUploads", "ListObjectVersions", "ListObjectsV2"]
+    assert "Empty and delete" in body
+
+
+def test_delete_page_counts_older_versions_and_delete_markers(
+    client_as, manager, endpoint, bucket, s3_target
+):
+    raw = s3_target.client()
+    raw.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    raw.put_object(Bucket=bucket, Key="k", Body=b"1")
+    raw.put_object(Bucket=bucket, Key="k", Body=b"2")
+    raw.delete_object(Bucket=bucket, Key="k")
+    body = client_as(manager).get(f"/e/{endpoint.code}/b/{bucket}/delete/").content.decode()
+    # No current object is left, yet the bucket is not empty: its history is in the way.
+    assert "2 older versions" in body and "1 delete marker" in body
+    assert "The bucket is empty" not in body
 
 
 def test_delete_needs_the_typed_name(client_as, manager, endpoint, bucket, s3_target):
