@@ -67,9 +67,12 @@ def worker(transactional_db, celery_queue, staging):
 
 
 class WorkerProcess:
-    """`celery -A console worker` in a child process, on the test database."""
+    """`celery -A console worker` in a child process, on the test database.
 
-    def __init__(self, queue: str, staging: Path):
+    `env` adds to or overrides its environment (another Redis, shorter limits); with
+    `log`, its output goes to that file rather than to the test's."""
+
+    def __init__(self, queue: str, staging: Path, env: dict | None = None, log: Path | None = None):
         from django.db import connection
 
         db = connection.settings_dict
@@ -82,7 +85,10 @@ class WorkerProcess:
             "CELERY_QUEUE": queue,
             "STAGING_DIR": str(staging),
             "DJANGO_SETTINGS_MODULE": "console.settings",
+            **(env or {}),
         }
+        self.log = log
+        output = open(log, "ab") if log else None  # the child keeps a copy of its own
         self.process = subprocess.Popen(
             [
                 sys.executable,
@@ -105,7 +111,11 @@ class WorkerProcess:
             ],
             cwd=ROOT,
             env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT if output else None,
         )
+        if output:
+            output.close()
 
     def kill(self) -> None:
         """SIGKILL: no chance to finish or acknowledge anything."""
@@ -125,8 +135,8 @@ class WorkerProcess:
 def worker_process(transactional_db, celery_queue, staging):
     started: list[WorkerProcess] = []
 
-    def start() -> WorkerProcess:
-        item = WorkerProcess(celery_queue, staging)
+    def start(env: dict | None = None, log: Path | None = None) -> WorkerProcess:
+        item = WorkerProcess(celery_queue, staging, env=env, log=log)
         started.append(item)
         return item
 
