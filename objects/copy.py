@@ -87,6 +87,34 @@ def part_size(size: int) -> int:
     return chosen
 
 
+def runs(numbers: list[int]) -> list[list[int]]:
+    """Ascending part numbers cut into unbroken runs: [1, 2, 4, 5, 6] → [[1, 2], [4, 5, 6]]."""
+    found: list[list[int]] = []
+    for number in numbers:
+        if found and found[-1][-1] == number - 1:
+            found[-1].append(number)
+        else:
+            found.append([number])
+    return found
+
+
+@dataclass(frozen=True)
+class Upload:
+    """One multipart copy under way: its source, its destination and its parts' size."""
+
+    key: str
+    etag: str
+    dest: str
+    upload_id: str
+    size: int
+    chunk: int
+
+    def span(self, number: int) -> tuple[int, int]:
+        """The first and last byte (inclusive) of part `number`."""
+        first = (number - 1) * self.chunk
+        return first, min(self.size, first + self.chunk) - 1
+
+
 class Skipped(Exception):
     """The destination already holds this object, and the plan says to keep it."""
 
@@ -104,6 +132,8 @@ class CopyRunner(jobs.Runner):
         if self.plan.move:
             self.audit_action = "object.move"
         self.lock = threading.Lock()
+        # Parts of the job in memory (read, or being read, and not yet sent).
+        self.room = threading.BoundedSemaphore(max(1, settings.COPY_PARTS_IN_FLIGHT))
         self.skipped = 0
         cursor = self.progress.cursor
         if cursor:
@@ -179,18 +209,25 @@ class CopyRunner(jobs.Runner):
         Job.objects.filter(pk=self.job.pk).update(items_total=tally.items, bytes_total=tally.bytes)
 
     def copy_page(self, pool, items: list[dict]) -> str:
-        """Copy a page's objects, a few at once; the control request that stopped it."""
-        pending = {pool.submit(self.copy_item, item): item["Key"] for item in items}
+        """Copy a page's objects, a few at once; the control request that stopped it.
+        Only as many are handed to the pool as it runs, so that waiting for the
+        next one to end costs little however long the page."""
+        width = max(1, settings.COPY_OBJECTS_IN_FLIGHT)
+        queue = iter(items)
+        pending: dict = {}
         control = ""
-        while pending:
+        while True:
+            while not control and len(pending) < width:
+                item = next(queue, None)
+                if item is None:
+                    break
+                pending[pool.submit(self.copy_item, item)] = item["Key"]
+            if not pending:
+                return control
             done, _still = wait(list(pending), timeout=1.0, return_when=FIRST_COMPLETED)
             for future in done:
                 self.count_outcome(pending.pop(future), future)
             control = control or self.progress.tick()
-            if control:
-                for future in pending:
-                    future.cancel()
-        return control
 
     def count_outcome(self, key: str, future) -> None:
         """In the job's own thread, which owns the row and the error list."""
@@ -231,8 +268,8 @@ class CopyRunner(jobs.Runner):
             if self.same_endpoint and dest == key and self.plan.dest_bucket == self.job.bucket:
                 raise S3Error("SameObject", _("The destination is the object itself."))
             self.check_destination(item, dest)
-            self.copy(item, dest)
-            self.verify(item, dest)
+            etag = self.copy(item, dest)
+            self.verify(item, dest, etag)
             if self.plan.move:
                 s3.delete_object(self.source, self.job.bucket, key)
         except Skipped:
@@ -258,14 +295,15 @@ class CopyRunner(jobs.Runner):
         if there.get("ContentLength") == item["Size"] and same_etag and simple_etag(item["ETag"]):
             raise Skipped
 
-    def copy(self, item: dict, dest: str) -> None:
+    def copy(self, item: dict, dest: str) -> str:
+        """Copy one object; the copy's ETag as the destination's answer gave it."""
         size, bucket = item["Size"], self.plan.dest_bucket
         if self.same_endpoint and size <= settings.COPY_MULTIPART_THRESHOLD:
-            s3.copy_within(
+            answer = s3.copy_within(
                 self.source, self.job.bucket, item["Key"], bucket, dest, self.plan.storage_class
             )
             self.add(size)
-            return
+            return answer.get("CopyObjectResult", {}).get("ETag", "")
         head = s3.head_object(self.source, self.job.bucket, item["Key"])
         tags = s3.get_object_tags(self.source, self.job.bucket, item["Key"])
         args = s3.object_args(head, tags, self.plan.storage_class)
@@ -274,60 +312,104 @@ class CopyRunner(jobs.Runner):
             data = s3.read_all(self.source, self.job.bucket, item["Key"])
             if len(data) != size:
                 raise S3Error("IncompleteRead", _("The source sent fewer bytes than it holds."))
-            s3.put_bytes(self.target, bucket, dest, data, args)
+            answer = s3.put_bytes(self.target, bucket, dest, data, args)
             self.add(size)
-            return
-        self.copy_multipart(item["Key"], dest, size, args)
+            return answer.get("ETag", "")
+        return self.copy_multipart(item["Key"], dest, size, args, head.get("ETag", ""))
 
-    def copy_multipart(self, key: str, dest: str, size: int, args: dict) -> None:
+    def copy_multipart(self, key: str, dest: str, size: int, args: dict, etag: str) -> str:
         bucket = self.plan.dest_bucket
         chunk = part_size(size)
         count = max(1, -(-size // chunk))
-        upload_id, stored = self.resume_upload(dest)
+        upload_id, stored = self.resume_upload(dest, etag)
         if not upload_id:
             upload_id = s3.start_multipart(self.target, bucket, dest, args)
-            self.remember_upload(dest, upload_id)
+            self.remember_upload(dest, upload_id, etag)
         parts = dict(stored)
         self.add(sum(min(chunk, size - (n - 1) * chunk) for n in parts))
-        futures = {}
-        for number in range(1, count + 1):
-            if number in parts:
-                continue
-            first = (number - 1) * chunk
-            last = min(size, first + chunk) - 1
-            futures[self.parts.submit(self.part, key, dest, upload_id, number, first, last)] = (
-                number,
-                last - first + 1,
-            )
-        failure = None
-        for future, (number, length) in futures.items():
+        missing = [n for n in range(1, count + 1) if n not in parts]
+        upload = Upload(key, etag, dest, upload_id, size, chunk)
+        if self.same_endpoint:
+            futures = {self.parts.submit(self.part_copy, upload, n): n for n in missing}
+            failure = None
+        else:
+            futures, failure = self.stream_parts(upload, missing)
+        for future, number in futures.items():
             try:
                 parts[number] = future.result()
-                self.add(length)
             except S3Error as err:
                 failure = failure or err
         if failure:
             raise failure
-        s3.complete_multipart_upload(self.target, bucket, dest, upload_id, parts)
+        copied = s3.complete_multipart_upload(self.target, bucket, dest, upload_id, parts)
         self.forget_upload(dest)
+        return copied
 
-    def part(self, key, dest, upload_id, number, first, last) -> str:
-        if self.same_endpoint:
-            return s3.part_copy(
-                self.source, self.job.bucket, key, self.plan.dest_bucket, dest, upload_id,
-                number, first, last,
-            )  # fmt: skip
-        data = s3.read_range(self.source, self.job.bucket, key, first, last)
-        if len(data) != last - first + 1:
-            raise S3Error("IncompleteRead", _("The source sent fewer bytes than asked for."))
-        return s3.send_part(self.target, self.plan.dest_bucket, dest, upload_id, number, data)
+    def part_copy(self, upload: Upload, number: int) -> str:
+        first, last = upload.span(number)
+        etag = s3.part_copy(
+            self.source, self.job.bucket, upload.key, self.plan.dest_bucket, upload.dest,
+            upload.upload_id, number, first, last, upload.etag,
+        )  # fmt: skip
+        self.add(last - first + 1)
+        return etag
 
-    def resume_upload(self, dest: str) -> tuple[str, dict[int, str]]:
-        """The multipart copy of `dest` a dead worker had started, and its stored parts."""
-        upload_id = self.progress.params.get("uploads", {}).get(dest, "")
+    def stream_parts(self, upload: Upload, numbers: list[int]) -> tuple[dict, S3Error | None]:
+        """Read the parts the destination lacks from the source, in order through
+        one GET per unbroken run of them, and hand each to the job's part pool as
+        soon as it is read. A part waits for room before it is read: the job never
+        holds more than COPY_PARTS_IN_FLIGHT parts in memory. Stops reading at the
+        first failure; the futures of the parts sent, and that failure."""
+        futures: dict = {}
+        broken = threading.Event()
+
+        def sent(future):
+            self.room.release()
+            if future.exception() is not None:
+                broken.set()
+
+        for run in runs(numbers):
+            first, _ = upload.span(run[0])
+            _, last = upload.span(run[-1])
+            with s3.RangeReader(
+                self.source, self.job.bucket, upload.key, first, last, upload.etag
+            ) as reader:
+                for number in run:
+                    self.room.acquire()
+                    if broken.is_set():
+                        self.room.release()
+                        return futures, None
+                    begin, end = upload.span(number)
+                    try:
+                        data = reader.read(end - begin + 1)
+                    except S3Error as err:
+                        self.room.release()
+                        return futures, err
+                    future = self.parts.submit(self.send_part, upload, number, data)
+                    future.add_done_callback(sent)
+                    futures[future] = number
+        return futures, None
+
+    def send_part(self, upload: Upload, number: int, data: bytes) -> str:
+        etag = s3.send_part(
+            self.target, self.plan.dest_bucket, upload.dest, upload.upload_id, number, data
+        )
+        self.add(len(data))
+        return etag
+
+    def resume_upload(self, dest: str, etag: str) -> tuple[str, dict[int, str]]:
+        """The multipart copy of `dest` a dead worker had started, and its stored
+        parts; none when the source has changed since (its parts are of another
+        version of the object, so that upload is aborted)."""
+        upload_id, started_from = recorded(self.progress.params, dest)
         if not upload_id:
             return "", {}
         try:
+            if started_from and etag and started_from != etag:
+                s3.abort_multipart(
+                    self.target, self.plan.dest_bucket, dest, upload_id, missing_ok=True
+                )
+                raise S3Error("NoSuchUpload")
             return upload_id, s3.stored_parts(self.target, self.plan.dest_bucket, dest, upload_id)
         except S3Error as err:
             if err.code != "NoSuchUpload":
@@ -335,10 +417,13 @@ class CopyRunner(jobs.Runner):
             self.forget_upload(dest)
             return "", {}
 
-    def remember_upload(self, dest: str, upload_id: str) -> None:
+    def remember_upload(self, dest: str, upload_id: str, etag: str) -> None:
         """Written at once: a worker that dies now must not leave the upload unknown."""
         with self.lock:
-            uploads = {**self.progress.params.get("uploads", {}), dest: upload_id}
+            uploads = {
+                **self.progress.params.get("uploads", {}),
+                dest: {"id": upload_id, "etag": etag},
+            }
             self.progress.params["uploads"] = uploads
             params = dict(self.progress.params)
         Job.objects.filter(pk=self.job.pk, task_id=self.job.task_id).update(params=params)
@@ -351,10 +436,15 @@ class CopyRunner(jobs.Runner):
             params = dict(self.progress.params)
         Job.objects.filter(pk=self.job.pk, task_id=self.job.task_id).update(params=params)
 
-    def verify(self, item: dict, dest: str) -> None:
-        """The copy has the source's size, and its ETag where both are plain MD5s."""
+    def verify(self, item: dict, dest: str, etag: str) -> None:
+        """The copy has the source's bytes: the destination's answer gave the
+        source's MD5 as the copy's ETag, or else a HeadObject finds the source's
+        size (and its ETag, where both are plain MD5s)."""
+        source_etag = simple_etag(item.get("ETag", ""))
+        if source_etag and source_etag == simple_etag(etag):
+            return
         there = s3.head_object(self.target, self.plan.dest_bucket, dest)
-        source_etag, copy_etag = simple_etag(item.get("ETag", "")), simple_etag(there.get("ETag"))
+        copy_etag = simple_etag(there.get("ETag"))
         if there.get("ContentLength") != item["Size"] or (
             source_etag and copy_etag and source_etag != copy_etag
         ):
@@ -364,9 +454,19 @@ class CopyRunner(jobs.Runner):
             )
 
 
+def recorded(params: dict, dest: str) -> tuple[str, str]:
+    """The upload id of the multipart copy to `dest` in a job's params, and the
+    source ETag it started from ("" for rows written before it was kept)."""
+    entry = params.get("uploads", {}).get(dest) or {}
+    if isinstance(entry, str):
+        return entry, ""
+    return entry.get("id", ""), entry.get("etag", "")
+
+
 def abort_uploads(job: Job, target: Endpoint, bucket: str) -> None:
     """Abort the multipart copies a canceled job had under way."""
-    for dest, upload_id in job.params.get("uploads", {}).items():
+    for dest in job.params.get("uploads", {}):
+        upload_id, _etag = recorded(job.params, dest)
         try:
             s3.abort_multipart(target, bucket, dest, upload_id, missing_ok=True)
         except S3Error as err:

@@ -95,12 +95,12 @@ from console.s3.objects import (
     restore_object,
 )
 from console.s3.transfer import (
+    RangeReader,
     copy_within,
     object_args,
     part_copy,
     put_bytes,
     read_all,
-    read_range,
     send_part,
     start_multipart,
 )
@@ -108,7 +108,7 @@ from console.s3.transfer import (
 __all__ = [
     "start_multipart",
     "send_part",
-    "read_range",
+    "RangeReader",
     "read_all",
     "put_bytes",
     "part_copy",

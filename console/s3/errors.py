@@ -20,10 +20,12 @@ from botocore.exceptions import (
     EndpointConnectionError,
     EndpointResolutionError,
     HTTPClientError,
+    IncompleteReadError,
     NoCredentialsError,
     ParamValidationError,
     PartialCredentialsError,
     ReadTimeoutError,
+    ResponseStreamingError,
     SSLError,
 )
 from django.utils.translation import gettext_lazy as _
@@ -117,6 +119,7 @@ MESSAGES = {
         "Use an http:// URL, or the port where it serves https."
     ),
     "Timeout": _("The endpoint did not answer in time."),
+    "ConnectionBroken": _("The connection broke while data was on its way; try again."),
     "NoCredentials": _("The endpoint has no usable credentials."),
     "SecretUnreadable": _(
         "The stored secret cannot be decrypted with the configured encryption keys."
@@ -134,6 +137,7 @@ RETRYABLE = {
     "ConnectionFailed",
     "ConnectionRefused",
     "ConnectionClosed",
+    "ConnectionBroken",
     "503",
     "500",
     "502",
@@ -320,6 +324,9 @@ def translate(exc: BaseException) -> S3Error:
         return S3Error("Timeout")
     if isinstance(exc, EndpointConnectionError):
         return S3Error(_connection_code(exc))
+    if isinstance(exc, (ResponseStreamingError, IncompleteReadError)):
+        # An answer cut off in the middle of its body.
+        return S3Error("ConnectionBroken")
     if isinstance(exc, ConnectionClosedError):
         return S3Error("ConnectionClosed")
     if isinstance(exc, HTTPClientError):

@@ -125,12 +125,14 @@ def stored_parts(endpoint, bucket: str, key: str, upload_id: str) -> dict[int, s
             return parts
 
 
-def complete_multipart_upload(endpoint, bucket, key, upload_id, parts: dict[int, str]) -> None:
+def complete_multipart_upload(endpoint, bucket, key, upload_id, parts: dict[int, str]) -> str:
+    """The object's ETag, as the answer gives it."""
     ordered = [{"PartNumber": n, "ETag": parts[n]} for n in sorted(parts)]
     with s3_errors():
-        client_for(endpoint).complete_multipart_upload(
+        answer = client_for(endpoint).complete_multipart_upload(
             Bucket=bucket, Key=key, UploadId=upload_id, MultipartUpload={"Parts": ordered}
         )
+    return answer.get("ETag", "")
 
 
 def put_object_file(endpoint, bucket, key, path, md5_b64: str, options: dict) -> None:

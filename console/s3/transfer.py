@@ -10,8 +10,11 @@ import base64
 import hashlib
 from urllib.parse import urlencode
 
+from django.conf import settings
+from django.utils.translation import gettext as _
+
 from console.s3.clients import client_for
-from console.s3.errors import s3_errors
+from console.s3.errors import S3Error, s3_errors
 
 # What a copy carries from the source's HeadObject to the new object.
 CONTENT_HEADERS = (
@@ -59,28 +62,84 @@ def start_multipart(endpoint, bucket: str, key: str, args: dict) -> str:
         ]
 
 
-def part_copy(endpoint, src_bucket, src_key, dst_bucket, dst_key, upload_id, number, first, last):
-    """UploadPartCopy of bytes first..last (inclusive) of the source; the part's ETag."""
+def part_copy(
+    endpoint, src_bucket, src_key, dst_bucket, dst_key, upload_id, number, first, last, etag=""
+):
+    """UploadPartCopy of bytes first..last (inclusive) of the source; the part's ETag.
+    Given the ETag the copy started from, a changed source fails the part."""
+    params = {
+        "Bucket": dst_bucket,
+        "Key": dst_key,
+        "UploadId": upload_id,
+        "PartNumber": number,
+        "CopySource": {"Bucket": src_bucket, "Key": src_key},
+        "CopySourceRange": f"bytes={first}-{last}",
+    }
+    if etag:
+        params["CopySourceIfMatch"] = etag
     with s3_errors():
-        response = client_for(endpoint).upload_part_copy(
-            Bucket=dst_bucket,
-            Key=dst_key,
-            UploadId=upload_id,
-            PartNumber=number,
-            CopySource={"Bucket": src_bucket, "Key": src_key},
-            CopySourceRange=f"bytes={first}-{last}",
-        )
+        response = client_for(endpoint).upload_part_copy(**params)
     return response["CopyPartResult"]["ETag"]
 
 
-def read_range(endpoint, bucket: str, key: str, first: int, last: int) -> bytes:
-    """Bytes first..last (inclusive) of an object, read whole into memory (one part)."""
-    with s3_errors():
-        response = client_for(endpoint).get_object(
-            Bucket=bucket, Key=key, Range=f"bytes={first}-{last}"
-        )
-        with response["Body"] as body:
-            return body.read()
+class RangeReader:
+    """Bytes first..last (inclusive) of an object, read in order through one GET,
+    as a copy sends them on part by part (a server answers one long read faster
+    than many ranged ones). A connection that breaks is opened again where it
+    broke, up to S3_MAX_ATTEMPTS times. Given the ETag the copy started from, a
+    source that changes meanwhile fails the read (PreconditionFailed) instead of
+    mixing two versions of the object."""
+
+    def __init__(self, endpoint, bucket: str, key: str, first: int, last: int, etag: str = ""):
+        self.endpoint, self.bucket, self.key, self.etag = endpoint, bucket, key, etag
+        self.position, self.last = first, last
+        self.body = None
+        self.breaks = 0
+
+    def _open(self) -> None:
+        params = {
+            "Bucket": self.bucket,
+            "Key": self.key,
+            "Range": f"bytes={self.position}-{self.last}",
+        }
+        if self.etag:
+            params["IfMatch"] = self.etag
+        with s3_errors():
+            self.body = client_for(self.endpoint).get_object(**params)["Body"]
+
+    def read(self, size: int) -> bytes:
+        """The next `size` bytes (fewer only at the end of the range)."""
+        size = min(size, self.last - self.position + 1)
+        buffer = b""
+        while len(buffer) < size:
+            try:
+                if self.body is None:
+                    self._open()
+                with s3_errors():
+                    data = self.body.read(size - len(buffer))
+            except S3Error as err:
+                self.close()
+                self.breaks += 1
+                if not err.retryable or self.breaks >= settings.S3_MAX_ATTEMPTS:
+                    raise
+                continue
+            if not data:
+                raise S3Error("IncompleteRead", _("The source sent fewer bytes than it holds."))
+            # Most reads answer whole at once; joining is for the rest.
+            buffer = buffer + data if buffer else data
+            self.position += len(data)
+        return buffer
+
+    def close(self) -> None:
+        if self.body is not None:
+            self.body.close()
+            self.body = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
 
 def read_all(endpoint, bucket: str, key: str) -> bytes:

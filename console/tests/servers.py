@@ -225,6 +225,7 @@ class TcpProxy:
     `cut()` is the service going away: every connection through the proxy is
     dropped and new ones are refused (nothing listens on the port any more), as
     while a database restarts. `restore()` listens again on the same port.
+    `drop()` breaks the open connections only.
     """
 
     def __init__(self, target_port: int, target_host: str = "127.0.0.1"):
@@ -264,6 +265,14 @@ class TcpProxy:
             connections, self._open = self._open, []
         if listener is not None:
             listener.close()
+        for conn in connections:
+            _drop(conn)
+
+    def drop(self) -> None:
+        """Break every connection open through the proxy (a network blip), and go
+        on accepting new ones."""
+        with self._lock:
+            connections, self._open = self._open, []
         for conn in connections:
             _drop(conn)
 

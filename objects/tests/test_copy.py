@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -18,7 +19,7 @@ import pytest
 from django.urls import reverse
 
 from conftest import S3Target, free_port, start_moto
-from console import jobs
+from console import jobs, s3
 from console.models import Endpoint, Grant, Job, JobError, Level
 from console.tests.workers import wait_for
 from objects.tests.hostile import KEYS, body_for
@@ -174,6 +175,85 @@ def test_a_selection_and_a_folder_reach_another_endpoint_intact_with_headers_and
 def small_copy_parts(settings):
     settings.COPY_PART_SIZE = 5 * MiB
     settings.COPY_MULTIPART_THRESHOLD = 6 * MiB
+
+
+def test_between_endpoints_the_source_is_read_once_in_order_holding_few_parts(
+    worker, small_copy_parts, settings, monkeypatch, client_as, operator, endpoint, s3_target,
+    bucket, other,
+):  # fmt: skip
+    """One GET for the whole object (servers answer one long read faster than many
+    ranged ones), and never more than COPY_PARTS_IN_FLIGHT parts in memory however
+    slowly the destination takes them."""
+    from objects.copy import CopyRunner
+
+    settings.COPY_PARTS_IN_FLIGHT = 2
+    target, dest_bucket, dest = other
+    data = os.urandom(31 * MiB)  # seven parts of 5 MiB, the last one short
+    s3_target.client().put_object(Bucket=bucket, Key="long.bin", Body=data)
+    opened, held, most = [], [0], [0]
+    lock = threading.Lock()
+    real_open, real_read, real_send = (
+        s3.RangeReader._open,
+        s3.RangeReader.read,
+        CopyRunner.send_part,
+    )
+
+    def counting_open(reader):
+        opened.append((reader.position, reader.last))
+        return real_open(reader)
+
+    def holding_read(reader, size):
+        with lock:
+            held[0] += 1
+            most[0] = max(most[0], held[0])
+        return real_read(reader, size)
+
+    def slow_send(runner, upload, number, part):
+        try:
+            time.sleep(0.3)
+            return real_send(runner, upload, number, part)
+        finally:
+            with lock:
+                held[0] -= 1
+
+    monkeypatch.setattr(s3.RangeReader, "_open", counting_open)
+    monkeypatch.setattr(s3.RangeReader, "read", holding_read)
+    monkeypatch.setattr(CopyRunner, "send_part", slow_send)
+    job = start_copy(client_as(operator), endpoint, bucket, target, dest_bucket, key=["long.bin"])
+    job = finished(job)
+    assert job.state == Job.State.SUCCEEDED, list(JobError.objects.filter(job=job).values())
+    assert body(dest, dest_bucket, "long.bin") == data
+    assert dest.head_object(Bucket=dest_bucket, Key="long.bin")["ETag"].endswith('-7"')
+    assert opened == [(0, len(data) - 1)]
+    assert most[0] == 2
+    assert job.bytes_done == len(data)
+
+
+def test_a_resumed_copy_whose_source_changed_starts_again_from_the_new_version(
+    small_copy_parts, monkeypatch, client_as, operator, endpoint, s3_target, bucket, other
+):
+    """The parts a dead worker stored came from the old version: they are dropped
+    with their upload, not completed with parts of the new one."""
+    target, dest_bucket, dest = other
+    source = s3_target.client()
+    old = os.urandom(12 * MiB)
+    old_etag = source.put_object(Bucket=bucket, Key="edited.bin", Body=old)["ETag"]
+    # What the dead worker left: an upload with the old version's first part.
+    upload_id = dest.create_multipart_upload(Bucket=dest_bucket, Key="edited.bin")["UploadId"]
+    dest.upload_part(
+        Bucket=dest_bucket, Key="edited.bin", UploadId=upload_id, PartNumber=1, Body=old[: 5 * MiB]
+    )
+    new = os.urandom(12 * MiB)
+    source.put_object(Bucket=bucket, Key="edited.bin", Body=new)
+    monkeypatch.setattr(jobs, "enqueue", lambda job: None)  # this test runs the job itself
+    job = start_copy(client_as(operator), endpoint, bucket, target, dest_bucket, key=["edited.bin"])
+    uploads = {"edited.bin": {"id": upload_id, "etag": old_etag}}
+    Job.objects.filter(pk=job.pk).update(params={**job.params, "uploads": uploads})
+    jobs.run(job.pk, "resumed")
+    job.refresh_from_db()
+    assert job.state == Job.State.SUCCEEDED, list(JobError.objects.filter(job=job).values())
+    assert body(dest, dest_bucket, "edited.bin") == new
+    assert dest.list_multipart_uploads(Bucket=dest_bucket).get("Uploads", []) == []
 
 
 def test_above_the_threshold_an_object_is_copied_in_parts_on_the_same_endpoint(
