@@ -38,57 +38,18 @@ import argparse
 import os
 import queue
 import statistics
-import subprocess
-import sys
 import threading
 import time
 import uuid
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "console.settings")
-if os.environ.get("TEST_DATABASE_URL"):
-    os.environ["DATABASE_URL"] = os.environ["TEST_DATABASE_URL"]
-os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/console")
-os.environ.setdefault("CACHE_URL", "locmem://")
-# A queue of this run only: the worker started here takes the jobs the view queues.
-os.environ["CELERY_QUEUE"] = f"bench-{uuid.uuid4().hex[:8]}"
+import benchkit
+from benchkit import cpu_seconds, machine_cpu_seconds, raw_client
 
 PREFIX = "bench/"
 BODY = b"0123456789abcdef"
 WAYS = ("job", "sequential", "parallel")
-
-
-def s3_target():
-    """(url, access key, secret key, moto process or None)."""
-    url = os.environ.get("S3_TEST_URL")
-    if url:
-        return url, os.environ["S3_TEST_ACCESS_KEY"], os.environ["S3_TEST_SECRET_KEY"], None
-    from conftest import free_port, start_moto
-
-    port = free_port()
-    return f"http://127.0.0.1:{port}", "testing", "testing", start_moto(port)
-
-
-def raw_client(url, access, secret):
-    import boto3
-    from botocore.config import Config
-
-    return boto3.client(
-        "s3",
-        endpoint_url=url,
-        aws_access_key_id=access,
-        aws_secret_access_key=secret,
-        region_name=os.environ.get("S3_TEST_REGION", "us-east-1"),
-        config=Config(
-            s3={"addressing_style": "path"},
-            max_pool_connections=32,
-            request_checksum_calculation="when_required",
-            response_checksum_validation="when_required",
-        ),
-    )
 
 
 def fill(raw, bucket: str, count: int) -> None:
@@ -111,22 +72,6 @@ def empty(raw, bucket: str) -> None:
         if keys:
             raw.delete_objects(Bucket=bucket, Delete={"Objects": keys, "Quiet": True})
     raw.delete_bucket(Bucket=bucket)
-
-
-def cpu_seconds(pid: int | None = None) -> float:
-    """User + system CPU time of a process (this one when pid is None)."""
-    if pid is None:
-        times = os.times()
-        return times.user + times.system
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def machine_cpu_seconds() -> float:
-    """CPU time every process of the machine has used (its busy time, all CPUs)."""
-    fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
-    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(f) for f in fields[:8])
-    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
 
 
 class Calls:
@@ -207,23 +152,6 @@ def delete_parallel(raw, bucket: str, width: int, calls: Calls) -> None:
     listing.join()
 
 
-def start_worker(database_url: str) -> subprocess.Popen:
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "DEBUG": "false",
-        "LOG_LEVEL": "WARNING",
-    }
-    return subprocess.Popen(
-        [
-            sys.executable, "-m", "celery", "-A", "console", "worker",
-            "-P", "threads", "-c", "4", "-Q", os.environ["CELERY_QUEUE"], "-l", "WARNING",
-            "--without-heartbeat", "--without-mingle", "--without-gossip",
-        ],
-        env=env, cwd=ROOT,
-    )  # fmt: skip
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--objects", type=int, default=100_000)
@@ -238,7 +166,7 @@ def main() -> None:
     )
     args = parser.parse_args()
 
-    url, access, secret, moto = s3_target()
+    url, access, secret, moto = benchkit.s3_target()
     args.servers = [moto.pid] if moto is not None else []
     if args.server_pids:
         args.servers += [int(line.split()[1]) for line in args.server_pids.read_text().splitlines()]
@@ -255,141 +183,116 @@ def run(raw, url, access, secret, args) -> None:
 
     django.setup()
     from django.conf import settings
-    from django.db import connection
-    from django.test import Client
     from django.urls import resolve, reverse
 
     width = max(1, settings.BULK_REQUESTS_IN_FLIGHT)
     bucket = f"bench-delete-{uuid.uuid4().hex[:8]}"
     raw.create_bucket(Bucket=bucket)
-    old_name = connection.settings_dict["NAME"]
-    # A name of its own: the tests' database (test_<name>) may be in use meanwhile.
-    connection.settings_dict["TEST"]["NAME"] = f"{old_name}_bench_delete"
-    connection.creation.create_test_db(verbosity=0, autoclobber=True)
-    db = connection.settings_dict
-    database_url = (
-        f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-    )
-    worker = start_worker(database_url)
     try:
-        from django.contrib.auth.models import User
+        with (
+            benchkit.bench_database("delete") as database_url,
+            benchkit.worker(database_url) as worker,
+        ):
+            from django.contrib.auth.models import User
 
-        from console.models import Endpoint, Grant, Job, Level
+            from console.models import Job
 
-        endpoint = Endpoint(
-            name="bench",
-            provider="other",
-            endpoint_url=url,
-            addressing_style="path",
-            region=os.environ.get("S3_TEST_REGION", "us-east-1"),
-            access_key_id=access,
-        )
-        endpoint.set_secret_key(secret)
-        endpoint.save()
-        user = User.objects.create_user("bench", password="x" * 20)
-        Grant.objects.create(endpoint=endpoint, user=user, level=Level.OPERATOR)
-        client = Client(HTTP_HOST="localhost")
-        client.force_login(user)
-        start_url = reverse("objects:bulk_delete", args=[endpoint.code, bucket])
+            user = User.objects.create_user("bench", password="x" * 20)
+            endpoint = benchkit.console_endpoint("bench", url, access, secret, user=user)
+            client = benchkit.signed_in_client(user)
+            start_url = reverse("objects:bulk_delete", args=[endpoint.code, bucket])
 
-        def start_job() -> Job:
-            # What the review's Delete button sends for a folder too big to count
-            # while the page waits: the bucket's name is asked for, and typed.
-            data = {"prefix": PREFIX, "start": "on", "confirm_name": bucket}
-            response = client.post(start_url, data)
-            assert response.status_code == 302, response.content[:500]
-            return Job.objects.get(code=resolve(response.url).kwargs["code"])
+            def start_job() -> Job:
+                # What the review's Delete button sends for a folder too big to count
+                # while the page waits: the bucket's name is asked for, and typed.
+                data = {"prefix": PREFIX, "start": "on", "confirm_name": bucket}
+                response = client.post(start_url, data)
+                assert response.status_code == 302, response.content[:500]
+                return Job.objects.get(code=resolve(response.url).kwargs["code"])
 
-        def delete_job(count: int) -> None:
-            job = start_job()
-            while True:
-                state = Job.objects.filter(pk=job.pk).values_list("state", flat=True).get()
-                if state == Job.State.SUCCEEDED:
-                    break
-                if state in Job.FINISHED_STATES:
-                    job.refresh_from_db()
-                    raise RuntimeError(f"the delete job ended {state}: {job.error}")
-                time.sleep(0.02)
-            job.refresh_from_db()
-            assert job.items_done == count, (job.items_done, count)
-            waited = (job.started_at - job.created_at).total_seconds()
-            ran = (job.finished_at - job.started_at).total_seconds()
-            print(f"    job: {waited:.2f} s queued, {ran:.1f} s running", flush=True)
+            def delete_job(count: int) -> None:
+                job = start_job()
+                while True:
+                    state = Job.objects.filter(pk=job.pk).values_list("state", flat=True).get()
+                    if state == Job.State.SUCCEEDED:
+                        break
+                    if state in Job.FINISHED_STATES:
+                        job.refresh_from_db()
+                        raise RuntimeError(f"the delete job ended {state}: {job.error}")
+                    time.sleep(0.02)
+                job.refresh_from_db()
+                assert job.items_done == count, (job.items_done, count)
+                waited = (job.started_at - job.created_at).total_seconds()
+                ran = (job.finished_at - job.started_at).total_seconds()
+                print(f"    job: {waited:.2f} s queued, {ran:.1f} s running", flush=True)
 
-        calls = {way: Calls() for way in WAYS}  # per request, over every round
-        ways = {
-            "job": delete_job,
-            "sequential": lambda count: delete_sequential(raw, bucket, calls["sequential"]),
-            "parallel": lambda count: delete_parallel(raw, bucket, width, calls["parallel"]),
-        }
+            calls = {way: Calls() for way in WAYS}  # per request, over every round
+            ways = {
+                "job": delete_job,
+                "sequential": lambda count: delete_sequential(raw, bucket, calls["sequential"]),
+                "parallel": lambda count: delete_parallel(raw, bucket, width, calls["parallel"]),
+            }
 
-        def cpu() -> dict[str, float]:
-            """CPU seconds so far of the S3 server, the worker, this process (the
-            client of the boto3 ways) and every process of the machine."""
-            found = {"worker": cpu_seconds(worker.pid), "bench": cpu_seconds()}
-            if args.servers:
-                found["s3 server"] = sum(cpu_seconds(pid) for pid in args.servers)
-            found["machine"] = machine_cpu_seconds()
-            return found
+            def cpu() -> dict[str, float]:
+                """CPU seconds so far of the S3 server, the worker, this process (the
+                client of the boto3 ways) and every process of the machine."""
+                found = {"worker": cpu_seconds(worker.pid), "bench": cpu_seconds()}
+                if args.servers:
+                    found["s3 server"] = sum(cpu_seconds(pid) for pid in args.servers)
+                found["machine"] = machine_cpu_seconds()
+                return found
 
-        print(f"endpoint {url}, {args.objects} objects, {width} requests in flight", flush=True)
-        print("warming up (worker, connections) with 2 000 objects…", flush=True)
-        warm = min(args.objects, 2000)
-        for way in WAYS:
-            fill(raw, bucket, warm)
-            ways[way](warm)
-            assert left(raw, bucket) == 0, f"{way} left objects behind"
-        calls.update({way: Calls() for way in WAYS})  # without the warm-up
-        times: dict[str, list[float]] = {way: [] for way in WAYS}
-        for number in range(args.rounds):
-            # Each round starts with another way, so a slow spell of the machine
-            # does not always fall on the same one.
-            order = WAYS[number % 3 :] + WAYS[: number % 3]
-            for way in order:
-                print(f"round {number + 1}, {way}:", flush=True)
-                fill(raw, bucket, args.objects)
-                before = cpu()
-                started = time.perf_counter()
-                ways[way](args.objects)
-                seconds = time.perf_counter() - started
-                after = cpu()
+            print(f"endpoint {url}, {args.objects} objects, {width} requests in flight", flush=True)
+            print("warming up (worker, connections) with 2 000 objects…", flush=True)
+            warm = min(args.objects, 2000)
+            for way in WAYS:
+                fill(raw, bucket, warm)
+                ways[way](warm)
                 assert left(raw, bucket) == 0, f"{way} left objects behind"
-                times[way].append(seconds)
-                busy = ", ".join(f"{n} {after[n] - before[n]:.1f}" for n in after)
-                busy += f" of {seconds * (os.cpu_count() or 1):.1f}"
-                print(
-                    f"    {way}: {seconds:.1f} s, {args.objects / seconds:.0f} objects/s; "
-                    f"CPU seconds: {busy}",
-                    flush=True,
-                )
+            calls.update({way: Calls() for way in WAYS})  # without the warm-up
+            times: dict[str, list[float]] = {way: [] for way in WAYS}
+            for number in range(args.rounds):
+                # Each round starts with another way, so a slow spell of the machine
+                # does not always fall on the same one.
+                order = WAYS[number % 3 :] + WAYS[: number % 3]
+                for way in order:
+                    print(f"round {number + 1}, {way}:", flush=True)
+                    fill(raw, bucket, args.objects)
+                    before = cpu()
+                    started = time.perf_counter()
+                    ways[way](args.objects)
+                    seconds = time.perf_counter() - started
+                    after = cpu()
+                    assert left(raw, bucket) == 0, f"{way} left objects behind"
+                    times[way].append(seconds)
+                    busy = ", ".join(f"{n} {after[n] - before[n]:.1f}" for n in after)
+                    busy += f" of {seconds * (os.cpu_count() or 1):.1f}"
+                    print(
+                        f"    {way}: {seconds:.1f} s, {args.objects / seconds:.0f} objects/s; "
+                        f"CPU seconds: {busy}",
+                        flush=True,
+                    )
 
-        rate = {way: args.objects / statistics.median(times[way]) for way in WAYS}
-        print()
-        print(f"objects: {args.objects}, rounds: {args.rounds}, endpoint: {url}")
-        print(f"job (view → succeeded):       {rate['job']:7.0f} objects/s (median)")
-        print(f"sequential list + delete:     {rate['sequential']:7.0f} objects/s")
-        print(f"boto3, {width} deletes in flight:   {rate['parallel']:7.0f} objects/s")
-        print(f"job / sequential = {rate['job'] / rate['sequential']:.2f}  (target >= 2.0)")
-        print(f"job / parallel   = {rate['job'] / rate['parallel']:.2f}  (target >= 0.9)")
-        print(f"requests of 1 000 keys, one at a time:  {calls['sequential'].medians()}")
-        print(f"requests of 1 000 keys, {width} deletes at once: {calls['parallel'].medians()}")
+            rate = {way: args.objects / statistics.median(times[way]) for way in WAYS}
+            print()
+            print(f"objects: {args.objects}, rounds: {args.rounds}, endpoint: {url}")
+            print(f"job (view → succeeded):       {rate['job']:7.0f} objects/s (median)")
+            print(f"sequential list + delete:     {rate['sequential']:7.0f} objects/s")
+            print(f"boto3, {width} deletes in flight:   {rate['parallel']:7.0f} objects/s")
+            print(f"job / sequential = {rate['job'] / rate['sequential']:.2f}  (target >= 2.0)")
+            print(f"job / parallel   = {rate['job'] / rate['parallel']:.2f}  (target >= 0.9)")
+            print(f"requests of 1 000 keys, one at a time:  {calls['sequential'].medians()}")
+            print(f"requests of 1 000 keys, {width} deletes at once: {calls['parallel'].medians()}")
 
-        if args.profile:
-            fill(raw, bucket, args.objects)
-            profile(start_job, args.objects, width)
-            assert left(raw, bucket) == 0, "the profiled job left objects behind"
+            if args.profile:
+                fill(raw, bucket, args.objects)
+                profile(start_job, args.objects, width)
+                assert left(raw, bucket) == 0, "the profiled job left objects behind"
     finally:
-        worker.terminate()
-        try:
-            worker.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            worker.kill()
         try:
             empty(raw, bucket)
         except Exception as err:  # noqa: BLE001 - cleanup only
             print(f"could not remove {bucket}: {err}")
-        connection.close()
-        connection.creation.destroy_test_db(old_name, verbosity=0)
 
 
 def profile(start_job, count: int, width: int) -> None:

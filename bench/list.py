@@ -21,51 +21,14 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "console.settings")
-if os.environ.get("TEST_DATABASE_URL"):
-    os.environ["DATABASE_URL"] = os.environ["TEST_DATABASE_URL"]
-os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/console")
-os.environ.setdefault("CACHE_URL", "locmem://")
+import benchkit
+from benchkit import raw_client
 
 BUCKET = "bench-list-100k"
 PAGE = 200
-
-
-def s3_target():
-    """(url, access key, secret key, moto process or None)."""
-    url = os.environ.get("S3_TEST_URL")
-    if url:
-        return url, os.environ["S3_TEST_ACCESS_KEY"], os.environ["S3_TEST_SECRET_KEY"], None
-    from conftest import free_port, start_moto
-
-    port = free_port()
-    return f"http://127.0.0.1:{port}", "testing", "testing", start_moto(port)
-
-
-def raw_client(url, access, secret):
-    import boto3
-    from botocore.config import Config
-
-    return boto3.client(
-        "s3",
-        endpoint_url=url,
-        aws_access_key_id=access,
-        aws_secret_access_key=secret,
-        region_name=os.environ.get("S3_TEST_REGION", "us-east-1"),
-        config=Config(
-            s3={"addressing_style": "path"},
-            max_pool_connections=32,
-            request_checksum_calculation="when_required",
-            response_checksum_validation="when_required",
-        ),
-    )
 
 
 def fill(raw, count: int) -> None:
@@ -104,7 +67,7 @@ def main() -> None:
     parser.add_argument("--keys", type=int, default=100_000)
     args = parser.parse_args()
 
-    url, access, secret, moto = s3_target()
+    url, access, secret, moto = benchkit.s3_target()
     try:
         raw = raw_client(url, access, secret)
         fill(raw, args.keys)
