@@ -3,3 +3,8 @@ from django.apps import AppConfig
 
 class BucketsConfig(AppConfig):
     name = "buckets"
+
+    def ready(self) -> None:
+        from buckets import insights
+
+        insights.register()

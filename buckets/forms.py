@@ -116,3 +116,17 @@ class DeleteBucketForm(forms.Form):
         if value != self.bucket:
             raise ValidationError(_("That is not the bucket's name; nothing was deleted."))
         return value
+
+
+class InsightsForm(forms.Form):
+    """Which part of a bucket an insights page shows or a run counts."""
+
+    prefix = forms.CharField(
+        label=_l("Prefix (empty for the whole bucket)"), required=False, strip=False
+    )
+
+    def clean_prefix(self):
+        value = self.cleaned_data["prefix"]
+        if len(value.encode()) > 1024:
+            raise forms.ValidationError(_("A prefix is 1024 bytes at most."))
+        return value

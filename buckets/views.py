@@ -9,6 +9,7 @@ from django.views.decorators.http import require_http_methods
 from django_htmx.http import trigger_client_event
 
 from buckets.forms import CreateBucketForm, DeleteBucketForm
+from buckets.models import Insight
 from buckets.panels import PANELS, Action, PanelContext
 from console import audit, s3
 from console.access import can, get_endpoint_for_user
@@ -28,6 +29,13 @@ def bucket_list(request, code):
         ctx["buckets"] = [b for b in ctx["buckets"] if query.lower() in b["name"].lower()]
     ctx["q"] = query
     ctx["can_manage"] = can(endpoint, Level.MANAGER)
+    # What the last insights run of each bucket counted, where one ran.
+    counted: dict[str, dict] = {}
+    rows = Insight.objects.filter(endpoint=endpoint, prefix="").order_by("bucket", "-finished_at")
+    for row in rows.values("bucket", "object_count", "bytes", "finished_at"):
+        counted.setdefault(row["bucket"], row)
+    for item in ctx["buckets"]:
+        item["counted"] = counted.get(item["name"])
     template = "buckets/list.html#buckets" if request.htmx else "buckets/list.html"
     return render(request, template, ctx)
 

@@ -193,6 +193,7 @@ class Job(models.Model):
         EMPTY_BUCKET = "empty_bucket", _("Empty bucket")
         ABORT_UPLOADS = "abort_uploads", _("Abort incomplete uploads")
         COUNT = "count", _("Count (dry run)")
+        INSIGHTS = "insights", _("Insights")
 
     class State(models.TextChoices):
         QUEUED = "queued", _("Queued")

@@ -284,6 +284,8 @@ COPY_MULTIPART_THRESHOLD = env_int("COPY_MULTIPART_THRESHOLD", 5 * 1024**3)
 COPY_PART_SIZE = env_int("COPY_PART_SIZE", 8 * 1024 * 1024)
 COPY_PARTS_IN_FLIGHT = env_int("COPY_PARTS_IN_FLIGHT", 4)
 COPY_OBJECTS_IN_FLIGHT = env_int("COPY_OBJECTS_IN_FLIGHT", 4)
+# Finished insights runs kept per bucket and prefix (the page compares the last two).
+INSIGHTS_KEPT = env_int("INSIGHTS_KEPT", 10)
 # A dry run counts up to this many items while the page waits; a bigger one is a count job.
 DRY_RUN_INLINE_ITEMS = env_int("DRY_RUN_INLINE_ITEMS", 5000)
 # A restore job asks for the Restore header of the objects still being restored

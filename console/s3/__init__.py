@@ -73,6 +73,7 @@ from console.s3.multipart import (
     list_multipart,
     list_parts,
     put_object_file,
+    stored_part_bytes,
     stored_parts,
     upload_part,
 )
@@ -184,6 +185,7 @@ __all__ = [
     "s3_errors",
     "single_attempt",
     "stored_parts",
+    "stored_part_bytes",
     "translate",
     "upload_part",
 ]

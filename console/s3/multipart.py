@@ -125,6 +125,17 @@ def stored_parts(endpoint, bucket: str, key: str, upload_id: str) -> dict[int, s
             return parts
 
 
+def stored_part_bytes(endpoint, bucket: str, key: str, upload_id: str) -> int:
+    """The bytes an incomplete upload's stored parts hold (what it costs meanwhile)."""
+    total, marker = 0, 0
+    while True:
+        page = list_parts(endpoint, bucket, key, upload_id, marker)
+        total += sum(int(part.get("Size", 0)) for part in page["parts"])
+        marker = page["next_part"]
+        if not marker:
+            return total
+
+
 def complete_multipart_upload(endpoint, bucket, key, upload_id, parts: dict[int, str]) -> str:
     """The object's ETag, as the answer gives it."""
     ordered = [{"PartNumber": n, "ETag": parts[n]} for n in sorted(parts)]

@@ -38,6 +38,7 @@ HOSTILE_VALUES = [
 
 def query_names() -> list[str]:
     """The names of every query parameter a GET view reads."""
+    from buckets.forms import InsightsForm
     from buckets.panels.forms import PolicyTemplateForm
     from console.forms import AuditFilterForm
     from console.job_views import JobListForm, NoticeForm
@@ -56,6 +57,7 @@ def query_names() -> list[str]:
 
     names = {"page", "q", "next", "provider", "name", "key", "version"}
     for form in (
+        InsightsForm,
         PolicyTemplateForm,
         AuditFilterForm,
         JobListForm,
