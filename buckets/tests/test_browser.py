@@ -86,3 +86,34 @@ def test_every_button_on_the_settings_and_browse_pages_is_legible(
             assert ratio is None or ratio >= 4.5, f"{url}: “{label}” has contrast {ratio:.2f}"
     page.goto(f"/e/{endpoint.code}/b/{bucket}/settings/")
     assert page.get_by_role("link", name="Delete bucket").is_visible()
+
+
+def test_an_insights_run_started_from_the_bucket_page_ends_in_charts_and_tables(
+    worker, page, browser_login, viewer, endpoint, s3_target, bucket
+):
+    raw = s3_target.client()
+    for key, size in (("logs/2026/a.log", 4000), ("logs/2026/b.log", 6000), ("img/c.png", 500)):
+        raw.put_object(Bucket=bucket, Key=key, Body=b"x" * size)
+    raw.put_object(Bucket=bucket, Key="<b>odd</b>/k", Body=b"y")
+    browser_login(viewer)
+    page.goto(f"/e/{endpoint.code}/b/{bucket}/")
+    page.click("a:has-text('Insights')")
+    page.wait_for_url(f"**/b/{bucket}/insights/")
+    page.locator("text=Not counted yet").wait_for()
+    page.click("button:has-text('Count now')")
+    # The run's card follows it; when it ends the report takes its place in the page.
+    report = page.locator("#report")
+    report.locator("svg.chart").first.wait_for(timeout=60000)
+    expect(report.locator("svg.chart")).to_have_count(5)
+    expect(report.locator(".job-card")).to_have_count(0)
+    folders = report.locator("section[aria-labelledby=folders-1-heading]")
+    expect(folders.locator("table a").first).to_have_text("logs/")
+    expect(folders.locator("svg text.chart-label").first).to_have_text("logs/")
+    # A hostile folder name is text in the chart and the table, not markup.
+    expect(folders.locator("table a", has_text="<b>odd<")).to_have_count(1)
+    assert report.locator("svg b").count() == 0
+    facts = report.locator("dl.insights-totals").inner_text()
+    assert "4 · 10.3 KiB" in facts  # 10 501 bytes in four objects
+    # Each folder links to the browser there.
+    folders.locator("table a", has_text="logs/").click()
+    page.wait_for_url(re.compile(r".*prefix=logs%2F"))
