@@ -130,11 +130,13 @@ def test_a_prefix_run_counts_only_below_it_and_names_folders_from_there(
     assert [name for _size, name, _n in result["top"][1]] == ["in/b/c/"]
 
 
-# A run over 200 000 objects in 200 folders (on moto only: filling a bucket that
+# A run over 50 000 objects in 100 folders, on moto only: filling a bucket that
 # big on the Ceph gateway, and emptying it after, takes longer than the whole
-# test run may).
-BIG = 200_000
-FOLDERS = 200
+# test run may. (The aggregate's own memory over 200 000 objects is measured
+# without a server in test_insights_usage.py; bench/insights.py reports the
+# worker's growth over a run of any size.)
+BIG = 50_000
+FOLDERS = 100
 
 
 def assert_exact(result: dict) -> None:
@@ -145,11 +147,11 @@ def assert_exact(result: dict) -> None:
 
 
 @pytest.mark.slow
-def test_a_200_000_object_run_keeps_the_worker_flat_and_outlives_a_killed_worker(
+def test_a_50_000_object_run_keeps_the_worker_flat_and_outlives_a_killed_worker(
     worker_process, client_as, viewer, endpoint, s3_target, bucket
 ):
     if not s3_target.is_moto:
-        pytest.skip("200 000 objects are put on the throw-away moto server only")
+        pytest.skip("50 000 objects are put on the throw-away moto server only")
     put_many(s3_target, bucket, [f"d{i % FOLDERS:03d}/{i:06d}" for i in range(BIG)])
     client = client_as(viewer)
 
@@ -171,7 +173,7 @@ def test_a_200_000_object_run_keeps_the_worker_flat_and_outlives_a_killed_worker
     # the saved cursor, and the totals are exact (nothing counted twice).
     job = start_run(client, endpoint, bucket)
     wait_for(
-        lambda: Job.objects.get(pk=job.pk).items_done >= 50_000,
+        lambda: Job.objects.get(pk=job.pk).items_done >= 10_000,
         timeout=300,
         interval=0.05,
         what="a good part of the run",

@@ -102,6 +102,27 @@ def test_pages_saved_and_loaded_between_them_count_exactly_what_one_pass_counts(
     assert len(whole["largest"]) == TOP
 
 
+def test_the_aggregate_stays_small_over_200_000_objects_in_20_000_folders():
+    """What a run keeps does not grow with the bucket: folders are ranked and
+    dropped as the listing passes them, and what is saved with each page stays
+    the same size."""
+    usage = Usage()
+    modified = AS_OF - timedelta(days=40)
+    sizes = []
+    for page in range(200):
+        entries = [
+            {"Key": f"f{page:03d}/s{i // 10:03d}/{i:04d}", "Size": i, "LastModified": modified}
+            for i in range(1000)
+        ]
+        usage.add(entries, "", AS_OF)
+        sizes.append(len(json.dumps(usage.dump())))
+    usage.finish()
+    assert usage.objects == 200_000
+    assert [len(heap) for heap in usage.top] == [TOP, TOP] and len(usage.largest) == TOP
+    assert usage.open == [None, None]
+    assert max(sizes) < 32 * 1024 and max(sizes[100:]) <= max(sizes[:100]) + 64
+
+
 @pytest.fixture
 def kept(db, endpoint):
     """A kept result whose folders and largest object carry hostile names."""
