@@ -161,8 +161,8 @@ def worker(database_url: str, concurrency: int = 4):
             process.kill()
 
 
-def console_endpoint(name: str, url: str, access: str, secret: str, user=None):
-    """A stored endpoint for `url`, with operator level for `user` when given."""
+def console_endpoint(name: str, url: str, access: str, secret: str, user=None, level=None):
+    """A stored endpoint for `url`, with `level` (operator by default) for `user`."""
     from console.models import Endpoint, Grant, Level
 
     endpoint = Endpoint(
@@ -176,7 +176,7 @@ def console_endpoint(name: str, url: str, access: str, secret: str, user=None):
     endpoint.set_secret_key(secret)
     endpoint.save()
     if user is not None:
-        Grant.objects.create(endpoint=endpoint, user=user, level=Level.OPERATOR)
+        Grant.objects.create(endpoint=endpoint, user=user, level=level or Level.OPERATOR)
     return endpoint
 
 
@@ -203,3 +203,19 @@ def wait_for_job(pk: int, poll: float = 0.02):
         errors = list(job.errors.values_list("key", "message")[:3])
         raise RuntimeError(f"the {job.kind} job ended {job.state}: {job.error} {errors}")
     return job
+
+
+def remove_bucket(raw, bucket: str, prefix: str = "", keep: bool = False) -> None:
+    """Delete the objects under `prefix`, then the bucket unless `keep` (untimed;
+    at the end of a run a failure is printed, not raised)."""
+    try:
+        for page in raw.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+            keys = [{"Key": o["Key"]} for o in page.get("Contents", [])]
+            if keys:
+                raw.delete_objects(Bucket=bucket, Delete={"Objects": keys, "Quiet": True})
+        if not keep:
+            raw.delete_bucket(Bucket=bucket)
+    except Exception as err:  # noqa: BLE001 - cleanup only
+        if keep:
+            raise
+        print(f"could not remove {bucket}: {err}")

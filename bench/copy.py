@@ -101,14 +101,6 @@ def count_under(raw, bucket: str, prefix: str) -> int:
     return sum(p.get("KeyCount", 0) for p in paginator.paginate(Bucket=bucket, Prefix=prefix))
 
 
-def delete_under(raw, bucket: str, prefix: str) -> None:
-    paginator = raw.get_paginator("list_objects_v2")
-    for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
-        keys = [{"Key": o["Key"]} for o in page.get("Contents", [])]
-        if keys:
-            raw.delete_objects(Bucket=bucket, Delete={"Objects": keys, "Quiet": True})
-
-
 def boto3_large(src, dst, src_bucket, dst_bucket, key, part, width) -> None:
     from boto3.s3.transfer import TransferConfig
 
@@ -240,16 +232,12 @@ def run(source, dest, args) -> None:
 
                     def check_small():
                         assert count_under(src, src_bucket, "dst/") == args.objects
-                        delete_under(src, src_bucket, "dst/")
+                        benchkit.remove_bucket(src, src_bucket, "dst/", keep=True)
 
                     rounds(ways, args.rounds, timed, check_small)
     finally:
-        for raw, bucket in ((src, src_bucket), (dst, dst_bucket)):
-            try:
-                delete_under(raw, bucket, "")
-                raw.delete_bucket(Bucket=bucket)
-            except Exception as err:  # noqa: BLE001 - cleanup only
-                print(f"could not remove {bucket}: {err}")
+        benchkit.remove_bucket(src, src_bucket)
+        benchkit.remove_bucket(dst, dst_bucket)
 
     print()
     print(f"source {source[0]}, destination {dest[0]}, {args.rounds} rounds (medians)")

@@ -64,16 +64,6 @@ def left(raw, bucket: str) -> int:
     return raw.list_objects_v2(Bucket=bucket, Prefix=PREFIX, MaxKeys=1000).get("KeyCount", 0)
 
 
-def empty(raw, bucket: str) -> None:
-    """Whatever is left, then the bucket (the end of the run, untimed)."""
-    paginator = raw.get_paginator("list_objects_v2")
-    for page in paginator.paginate(Bucket=bucket):
-        keys = [{"Key": o["Key"]} for o in page.get("Contents", [])]
-        if keys:
-            raw.delete_objects(Bucket=bucket, Delete={"Objects": keys, "Quiet": True})
-    raw.delete_bucket(Bucket=bucket)
-
-
 class Calls:
     """How long each request of a way took: what the endpoint does with one
     request at a time, and with several side by side."""
@@ -289,10 +279,7 @@ def run(raw, url, access, secret, args) -> None:
                 profile(start_job, args.objects, width)
                 assert left(raw, bucket) == 0, "the profiled job left objects behind"
     finally:
-        try:
-            empty(raw, bucket)
-        except Exception as err:  # noqa: BLE001 - cleanup only
-            print(f"could not remove {bucket}: {err}")
+        benchkit.remove_bucket(raw, bucket)
 
 
 def profile(start_job, count: int, width: int) -> None:

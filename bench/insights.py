@@ -105,15 +105,7 @@ def run(url, access, secret, args) -> None:
                     times[name].append(seconds)
                     print(f"  round {number + 1}, {name}: {seconds:.1f} s", flush=True)
     finally:
-        try:
-            paginator = raw.get_paginator("list_objects_v2")
-            for page in paginator.paginate(Bucket=bucket):
-                keys = [{"Key": o["Key"]} for o in page.get("Contents", [])]
-                if keys:
-                    raw.delete_objects(Bucket=bucket, Delete={"Objects": keys, "Quiet": True})
-            raw.delete_bucket(Bucket=bucket)
-        except Exception as err:  # noqa: BLE001 - cleanup only
-            print(f"could not remove {bucket}: {err}")
+        benchkit.remove_bucket(raw, bucket)
     job, boto = statistics.median(times["job"]), statistics.median(times["boto3"])
     print()
     print(f"{args.objects} objects on {url}, {args.rounds} rounds (medians)")

@@ -82,7 +82,6 @@ def run(raw, url, access, secret, runs: int) -> None:
 
     django.setup()
     from django.db import connection
-    from django.test import Client
     from django.urls import reverse
 
     # No setup_test_environment(): its template instrumentation copies every
@@ -92,22 +91,13 @@ def run(raw, url, access, secret, runs: int) -> None:
     try:
         from django.contrib.auth.models import User
 
-        from console.models import Endpoint, Grant, Level
+        from console.models import Level
 
-        endpoint = Endpoint(
-            name="bench",
-            provider="other",
-            endpoint_url=url,
-            addressing_style="path",
-            region=os.environ.get("S3_TEST_REGION", "us-east-1"),
-            access_key_id=access,
-        )
-        endpoint.set_secret_key(secret)
-        endpoint.save()
         user = User.objects.create_user("bench", password="x" * 20)
-        Grant.objects.create(endpoint=endpoint, user=user, level=Level.VIEWER)
-        client = Client(HTTP_HOST="localhost")
-        client.force_login(user)
+        endpoint = benchkit.console_endpoint(
+            "bench", url, access, secret, user=user, level=Level.VIEWER
+        )
+        client = benchkit.signed_in_client(user)
         browse = reverse("objects:browse", args=[endpoint.code, BUCKET])
 
         def view(prefix, size=PAGE):
