@@ -35,7 +35,10 @@ def bucket_list(request, code):
     for row in rows.values("bucket", "object_count", "bytes", "finished_at"):
         counted.setdefault(row["bucket"], row)
     for item in ctx["buckets"]:
-        item["counted"] = counted.get(item["name"])
+        found = counted.get(item["name"])
+        # A count from before the bucket was (deleted and) created again is of another.
+        if found and (not item.get("created") or found["finished_at"] >= item["created"]):
+            item["counted"] = found
     template = "buckets/list.html#buckets" if request.htmx else "buckets/list.html"
     return render(request, template, ctx)
 
