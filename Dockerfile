@@ -18,6 +18,7 @@ COPY buckets ./buckets
 COPY objects ./objects
 COPY templates ./templates
 COPY static ./static
+COPY locale ./locale
 
 # collectstatic needs settings that import; these throw-away values are not used at run time.
 RUN CONSOLE_ENV=production SECRET_KEY=build-only-not-secret-000000000000000000000000000000 \

@@ -73,6 +73,12 @@ ensure_chromium() {
   [ -x "${CHROMIUM_PATH:-/usr/bin/chromium}" ] || apt_install chromium
 }
 
+# GNU gettext: the translation tests compare the Chinese catalogue with what
+# `manage.py makemessages` finds marked in the code.
+ensure_gettext() {
+  command -v msgfmt >/dev/null && command -v xgettext >/dev/null || apt_install gettext
+}
+
 # Process trees, read from /proc: bin/run stops what it started by these, whichever
 # process group it was started in.
 parent_of() {  # parent_of PID (nothing when it is gone)

@@ -12,6 +12,7 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("login/", views.login_view, name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("language/", views.set_language, name="set_language"),
     path("endpoints/add/", views.endpoint_add, name="endpoint_add"),
     path("endpoints/<uuid:code>/", views.endpoint_detail, name="endpoint_detail"),
     path("endpoints/<uuid:code>/edit/", views.endpoint_edit, name="endpoint_edit"),

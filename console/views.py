@@ -18,6 +18,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
+from django.views.i18n import set_language as django_set_language
 
 from console import audit, outage, s3
 from console.access import endpoints_for, staff_required
@@ -33,6 +34,14 @@ from console.models import AuditEntry, Endpoint, Grant
 from console.providers import Provider
 
 log = logging.getLogger("console.views")
+
+
+@login_not_required
+@require_POST
+def set_language(request):
+    """The language switch of every page (the login page too): the choice is kept
+    in a cookie and wins over the browser's own preference from then on."""
+    return django_set_language(request)
 
 
 @login_not_required

@@ -5,6 +5,13 @@ from console.tests.matrix import Case, finished_job
 CASES = [
     Case("healthz", "public", kwargs=lambda ctx: {}),
     Case("login", "public", kwargs=lambda ctx: {}),
+    Case(
+        "set_language",
+        "public",
+        method="post",
+        kwargs=lambda ctx: {},
+        data=lambda ctx: {"language": "en", "next": "/"},
+    ),
     Case("logout", "login", method="post", kwargs=lambda ctx: {}),
     Case("home", "login", kwargs=lambda ctx: {}),
     Case("audit", "login", kwargs=lambda ctx: {}),

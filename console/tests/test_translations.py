@@ -1,0 +1,98 @@
+"""Simplified Chinese: the catalogue holds a translation of every string marked in
+the code and templates, and the compiled catalogue the console loads is that one;
+a person switches language on any page."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.urls import reverse
+
+ROOT = Path(__file__).resolve().parents[2]
+CATALOGUE = ROOT / "locale" / "zh_Hans" / "LC_MESSAGES"
+# What `manage.py makemessages` reads: the apps and the templates.
+SOURCES = ["console", "buckets", "objects", "templates", "manage.py"]
+
+
+def entries(po: Path) -> dict[str, tuple[str, bool]]:
+    """msgid (with its plural and context) -> (translation, fuzzy), without the header."""
+    found = {}
+    for block in po.read_text().split("\n\n"):
+        if "msgid" not in block:
+            continue
+        fuzzy = bool(re.search(r"^#,.*\bfuzzy\b", block, re.M))
+        key, text, field = [], [], None
+        for line in block.splitlines():
+            if line.startswith("#"):
+                continue
+            match = re.match(r"^(msgctxt|msgid|msgid_plural|msgstr(?:\[\d+\])?) (\".*\")$", line)
+            if match:
+                field = match.group(1)
+                line = match.group(2)
+            (text if field and field.startswith("msgstr") else key).append(line)
+        msgid = "".join(key)
+        if msgid in ('msgid""', '""'):
+            continue
+        found[msgid] = ("".join(s.strip('"') for s in text), fuzzy)
+    return found
+
+
+def test_every_marked_string_has_a_chinese_translation_that_is_not_fuzzy(tmp_path):
+    assert shutil.which("xgettext"), "GNU gettext is needed (bin/test installs it)"
+    # makemessages over a copy of the sources, so the catalogue here is not touched.
+    for name in SOURCES:
+        source = ROOT / name
+        if source.is_dir():
+            shutil.copytree(source, tmp_path / name, ignore=shutil.ignore_patterns("tests"))
+        else:
+            shutil.copy(source, tmp_path / name)
+    (tmp_path / "locale" / "zh_Hans" / "LC_MESSAGES").mkdir(parents=True)
+    subprocess.run(
+        [sys.executable, "manage.py", "makemessages", "-l", "zh_Hans", "--no-obsolete"],
+        cwd=tmp_path,
+        check=True,
+        capture_output=True,
+        env={
+            "PATH": "/usr/bin:/bin",
+            "DATABASE_URL": "sqlite://:memory:",
+            "PYTHONPATH": str(tmp_path),
+        },
+    )
+    marked = set(entries(tmp_path / "locale" / "zh_Hans" / "LC_MESSAGES" / "django.po"))
+    ours = entries(CATALOGUE / "django.po")
+    assert sorted(marked - set(ours)) == [], "marked in the code, missing from the catalogue"
+    untranslated = sorted(m for m in marked if not ours[m][0])
+    assert untranslated == []
+    assert sorted(m for m in marked if ours[m][1]) == [], "fuzzy entries"
+
+
+def test_the_compiled_catalogue_is_the_catalogue(tmp_path):
+    assert shutil.which("msgfmt"), "GNU gettext is needed (bin/test installs it)"
+    compiled = tmp_path / "django.mo"
+    subprocess.run(["msgfmt", "-o", str(compiled), str(CATALOGUE / "django.po")], check=True)
+    assert compiled.read_bytes() == (CATALOGUE / "django.mo").read_bytes(), (
+        "run: msgfmt -o locale/zh_Hans/LC_MESSAGES/django.mo locale/zh_Hans/LC_MESSAGES/django.po"
+    )
+
+
+@pytest.mark.django_db
+def test_a_browser_asking_for_chinese_gets_chinese_and_the_switch_brings_english_back(client):
+    page = client.get(reverse("login"), HTTP_ACCEPT_LANGUAGE="zh-CN,zh;q=0.9")
+    body = page.content.decode()
+    assert '<html lang="zh-hans">' in body
+    assert "登录" in body and "Log in" not in body
+    switched = client.post(reverse("set_language"), {"language": "en", "next": "/login/"})
+    assert switched.status_code == 302 and switched["Location"] == "/login/"
+    again = client.get(reverse("login"), HTTP_ACCEPT_LANGUAGE="zh-CN,zh;q=0.9")
+    assert '<html lang="en">' in again.content.decode()
+    assert "Log in" in again.content.decode()
+
+
+def test_the_image_carries_the_compiled_catalogue():
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert re.search(r"^COPY locale \./locale$", dockerfile, re.M)
