@@ -118,13 +118,18 @@ def private_redis(tmp_path):
 
 def use_broker(url: str) -> None:
     """This process's Celery app sends to `url` from now on, on fresh connections."""
+    from kombu import pools
+
     from console.celery import app
 
     # The app reads Django's settings under the CELERY_ namespace: that key is the one read.
     app.conf["CELERY_BROKER_URL"] = url
     assert app.connection_for_write().as_uri().endswith(url.split("//")[1])
-    if app._pool is not None:
-        app._pool.force_close_all()
+    # The app's pools are kombu's process-wide ones, kept per broker URL: closing
+    # one would leave it closed in kombu's registry for every later test of this
+    # process ("Acquire on closed pool"). Closing and forgetting them all lets the
+    # next use of either URL open fresh ones.
+    pools.reset()
     app._pool = None
     app.amqp._producer_pool = None
 
