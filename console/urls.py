@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
+from django.views.i18n import JavaScriptCatalog
 
 from console import views
 
@@ -13,6 +14,8 @@ urlpatterns = [
     path("login/", views.login_view, name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("language/", views.set_language, name="set_language"),
+    # The words of the upload module, in the page's language.
+    path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript_catalog"),
     path("endpoints/add/", views.endpoint_add, name="endpoint_add"),
     path("endpoints/<uuid:code>/", views.endpoint_detail, name="endpoint_detail"),
     path("endpoints/<uuid:code>/edit/", views.endpoint_edit, name="endpoint_edit"),

@@ -4,6 +4,7 @@ a person switches language on any page."""
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -15,8 +16,9 @@ from django.urls import reverse
 
 ROOT = Path(__file__).resolve().parents[2]
 CATALOGUE = ROOT / "locale" / "zh_Hans" / "LC_MESSAGES"
-# What `manage.py makemessages` reads: the apps and the templates.
-SOURCES = ["console", "buckets", "objects", "templates", "manage.py"]
+# What `manage.py makemessages` reads: the apps, the templates and our scripts.
+SOURCES = ["console", "buckets", "objects", "templates", "static/js", "manage.py"]
+DOMAINS = ["django", "djangojs"]  # Python and templates; the upload module's scripts
 
 
 def entries(po: Path) -> dict[str, tuple[str, bool]]:
@@ -42,42 +44,53 @@ def entries(po: Path) -> dict[str, tuple[str, bool]]:
     return found
 
 
-def test_every_marked_string_has_a_chinese_translation_that_is_not_fuzzy(tmp_path):
+@pytest.mark.parametrize("domain", DOMAINS)
+def test_every_marked_string_has_a_chinese_translation_that_is_not_fuzzy(tmp_path, domain):
     assert shutil.which("xgettext"), "GNU gettext is needed (bin/test installs it)"
     # makemessages over a copy of the sources, so the catalogue here is not touched.
     for name in SOURCES:
         source = ROOT / name
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         if source.is_dir():
             shutil.copytree(source, tmp_path / name, ignore=shutil.ignore_patterns("tests"))
         else:
             shutil.copy(source, tmp_path / name)
     (tmp_path / "locale" / "zh_Hans" / "LC_MESSAGES").mkdir(parents=True)
     subprocess.run(
-        [sys.executable, "manage.py", "makemessages", "-l", "zh_Hans", "--no-obsolete"],
+        [sys.executable, "manage.py", "makemessages", "-d", domain, "-l", "zh_Hans"],
         cwd=tmp_path,
         check=True,
         capture_output=True,
-        env={
-            "PATH": "/usr/bin:/bin",
-            "DATABASE_URL": "sqlite://:memory:",
-            "PYTHONPATH": str(tmp_path),
-        },
+        env={"PATH": "/usr/bin:/bin", "DATABASE_URL": "sqlite://:memory:"},
     )
-    marked = set(entries(tmp_path / "locale" / "zh_Hans" / "LC_MESSAGES" / "django.po"))
-    ours = entries(CATALOGUE / "django.po")
+    marked = set(entries(tmp_path / "locale" / "zh_Hans" / "LC_MESSAGES" / f"{domain}.po"))
+    ours = entries(CATALOGUE / f"{domain}.po")
+    assert marked, "nothing found marked: the extraction itself failed"
     assert sorted(marked - set(ours)) == [], "marked in the code, missing from the catalogue"
-    untranslated = sorted(m for m in marked if not ours[m][0])
-    assert untranslated == []
+    assert sorted(m for m in marked if not ours[m][0]) == [], "not translated"
     assert sorted(m for m in marked if ours[m][1]) == [], "fuzzy entries"
 
 
-def test_the_compiled_catalogue_is_the_catalogue(tmp_path):
+@pytest.mark.parametrize("domain", DOMAINS)
+def test_the_compiled_catalogue_is_the_catalogue(tmp_path, domain):
     assert shutil.which("msgfmt"), "GNU gettext is needed (bin/test installs it)"
-    compiled = tmp_path / "django.mo"
-    subprocess.run(["msgfmt", "-o", str(compiled), str(CATALOGUE / "django.po")], check=True)
-    assert compiled.read_bytes() == (CATALOGUE / "django.mo").read_bytes(), (
-        "run: msgfmt -o locale/zh_Hans/LC_MESSAGES/django.mo locale/zh_Hans/LC_MESSAGES/django.po"
+    compiled = tmp_path / f"{domain}.mo"
+    subprocess.run(["msgfmt", "-o", str(compiled), str(CATALOGUE / f"{domain}.po")], check=True)
+    assert compiled.read_bytes() == (CATALOGUE / f"{domain}.mo").read_bytes(), (
+        f"run: msgfmt -o locale/zh_Hans/LC_MESSAGES/{domain}.mo "
+        f"locale/zh_Hans/LC_MESSAGES/{domain}.po"
     )
+
+
+def test_the_upload_module_gets_its_words_in_the_page_language(client_as, outsider):
+    client = client_as(outsider)
+    url = reverse("javascript_catalog")
+    # The catalogue is a script whose strings are JSON (non-ASCII as \u escapes).
+    chinese = client.get(url, HTTP_ACCEPT_LANGUAGE="zh-CN").content.decode()
+    assert f'"%s left": {json.dumps("剩余 %s")}' in chinese
+    assert json.dumps("上传任务失败。") in chinese
+    english = client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert '"%s left"' not in english
 
 
 @pytest.mark.django_db

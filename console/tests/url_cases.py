@@ -14,6 +14,7 @@ CASES = [
     ),
     Case("logout", "login", method="post", kwargs=lambda ctx: {}),
     Case("home", "login", kwargs=lambda ctx: {}),
+    Case("javascript_catalog", "login", kwargs=lambda ctx: {}),
     Case("audit", "login", kwargs=lambda ctx: {}),
     Case("audit_csv", "login", kwargs=lambda ctx: {}),
     Case("endpoint_add", "staff", kwargs=lambda ctx: {}),

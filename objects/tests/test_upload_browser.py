@@ -281,3 +281,18 @@ def test_the_upload_queue_marks_hidden_characters_of_file_names(
     assert (
         s3_target.client().head_object(Bucket=bucket, Key="rtl\u202egnp.exe")["ContentLength"] == 10
     )
+
+
+def test_the_upload_module_speaks_the_language_of_the_page(
+    worker, live_server, page, browser_login, operator, endpoint, s3_target, bucket, tmp_path
+):
+    page.set_extra_http_headers({"Accept-Language": "zh-CN,zh;q=0.9"})
+    browser_login(operator)
+    page.goto(reverse("objects:upload", args=[endpoint.code, bucket]))
+    assert page.locator("html").get_attribute("lang") == "zh-hans"
+    page.set_input_files("[data-upload-files]", str(make_file(tmp_path / "一.bin", 100)))
+    row = page.locator(".upload-item").first
+    row.locator(".job-card[data-state=succeeded]").wait_for(timeout=60000)
+    # The module's own words (its catalogue) and the job card's (the page's).
+    assert "已发送" in row.locator(".upload-text").inner_text()
+    assert "成功" in row.locator(".job-card .job-state").inner_text()

@@ -16,6 +16,22 @@
   // 9 tries span about two and a half minutes, long enough to outlast a restart
   // of the console's database or queue (which answer 503 meanwhile).
   var RETRIES = 9;
+
+  // Words shown to people come from the console's JavaScript catalogue (the
+  // page loads it first); without it they stay in English.
+  var gettext = window.gettext || function (text) { return text; };
+  function left(duration) {
+    return window.interpolate ? window.interpolate(gettext("%s left"), [duration]) : duration + " left";
+  }
+  var STATES = {
+    waiting: gettext("waiting"),
+    sending: gettext("sending"),
+    paused: gettext("paused"),
+    sent: gettext("sent"),
+    failed: gettext("failed"),
+    canceled: gettext("canceled"),
+    restarting: gettext("restarting"),
+  };
   var RETRY_DELAY_MS = 1000;
   var RETRY_MAX_DELAY_MS = 30000;
 
@@ -172,9 +188,9 @@
     this.bar.value = percent;
     var words = formatBytes(sent) + " / " + formatBytes(size) + " · " + percent + " %";
     if (this.state === "sending" && speed > 0) {
-      words += " · " + formatBytes(speed) + "/s · " + formatSeconds((size - sent) / speed) + " left";
+      words += " · " + formatBytes(speed) + "/s · " + left(formatSeconds((size - sent) / speed));
     } else if (this.state !== "sending") {
-      words += " · " + this.state;
+      words += " · " + (STATES[this.state] || this.state);
     }
     this.text.textContent = words;
     this.node.setAttribute("data-state", this.state);
@@ -218,7 +234,7 @@
     this.update();
     return post(this.panel.url, body).then(function (response) {
       if (!response.ok) {
-        return errorText(response, "The upload could not start.").then(function (text) {
+        return errorText(response, gettext("The upload could not start.")).then(function (text) {
           // An upload created before the outage is found again by its fingerprint.
           if (passing(response.status)) return again(text);
           self.fail(text);
@@ -250,7 +266,7 @@
         if (self.state === "sending" && self.outstanding() === 0) self.finish();
       });
     }, function () {
-      again("The console could not be reached.");
+      again(gettext("The console could not be reached."));
     });
   };
 
@@ -259,7 +275,7 @@
     var holder = this.node.querySelector(".upload-job");
     var link = document.createElement("a");
     link.href = this.info.job_url;
-    link.textContent = "job";
+    link.textContent = gettext("job");
     link.setAttribute("hx-get", this.info.job_url);
     link.setAttribute("hx-trigger", "load");
     link.setAttribute("hx-swap", "outerHTML");
@@ -299,20 +315,20 @@
         self.loaded += blob.size;
         self.chunkDone();
       } else if (xhr.status === 409 || xhr.status === 404) {
-        self.fail(self.jsonError(xhr, "The upload has ended on the server."), true);
+        self.fail(self.jsonError(xhr, gettext("The upload has ended on the server.")), true);
       } else if (xhr.status === 401 || xhr.status === 403) {
         // The session has ended (or its CSRF token changed): retrying cannot help.
-        self.fail(self.jsonError(xhr, "The console refused the chunk; reload the page."));
+        self.fail(self.jsonError(xhr, gettext("The console refused the chunk; reload the page.")));
       } else if (xhr.status === 400 && xhr.responseText.indexOf("must be") >= 0) {
-        self.fail(self.jsonError(xhr, "The server refused a chunk."), true);
+        self.fail(self.jsonError(xhr, gettext("The server refused a chunk.")), true);
       } else {
-        self.retry(number, self.jsonError(xhr, "A chunk failed."));
+        self.retry(number, self.jsonError(xhr, gettext("A chunk failed.")));
       }
     };
     xhr.onerror = function () {
       delete self.requests[number];
       delete self.partial[number];
-      self.retry(number, "The connection failed.");
+      self.retry(number, gettext("The connection failed."));
     };
     xhr.send(blob);
   };
@@ -367,7 +383,7 @@
     }
     post(this.info.complete_url).then(function (response) {
       if (!response.ok) {
-        return errorText(response, "The upload could not be completed.").then(function (text) {
+        return errorText(response, gettext("The upload could not be completed.")).then(function (text) {
           if (passing(response.status)) return again(text);
           self.fail(text, response.status === 409 || response.status === 404);
         });
@@ -376,7 +392,7 @@
       self.update();
       self.panel.pump();
     }, function () {
-      again("The console could not be reached.");
+      again(gettext("The console could not be reached."));
     });
   };
 
@@ -510,9 +526,9 @@
     var pausing = state === "paused" || card.getAttribute("data-control") === "pause";
     var reason = card.querySelector(".error");
     if (state === "canceled" && this.state !== "canceled" && this.state !== "sent") {
-      this.stop("canceled", "The upload was canceled on the jobs page.");
+      this.stop("canceled", gettext("The upload was canceled on the jobs page."));
     } else if (state === "failed" && ["sending", "paused", "waiting"].indexOf(this.state) >= 0) {
-      this.fail(reason ? reason.textContent : "The upload job failed.", true);
+      this.fail(reason ? reason.textContent : gettext("The upload job failed."), true);
     } else if (pausing && this.state === "sending") {
       this.stopSending();
     } else if (["queued", "running", "waiting"].indexOf(state) >= 0 && !pausing && this.state === "paused") {
@@ -528,5 +544,6 @@
     Meter: Meter,
     formatBytes: formatBytes,
     formatSeconds: formatSeconds,
+    left: left,
   };
 })();

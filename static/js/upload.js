@@ -11,6 +11,7 @@
   var Meter = window.consoleUpload.Meter;
   var formatBytes = window.consoleUpload.formatBytes;
   var formatSeconds = window.consoleUpload.formatSeconds;
+  var left = window.consoleUpload.left;
 
   // A panel: the chooser, the options, the queue and the overall progress.
   function Panel(root) {
@@ -141,7 +142,7 @@
     this.overallBar.value = percent;
     var words = formatBytes(sent) + " / " + formatBytes(total) + " · " + percent + " %";
     if (speed > 0 && sent < total) {
-      words += " · " + formatBytes(speed) + "/s · " + formatSeconds((total - sent) / speed) + " left";
+      words += " · " + formatBytes(speed) + "/s · " + left(formatSeconds((total - sent) / speed));
     }
     this.overallText.textContent = words;
   };
