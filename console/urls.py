@@ -15,7 +15,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("language/", views.set_language, name="set_language"),
     # The words of the upload module, in the page's language.
-    path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript_catalog"),
+    path("jsi18n/", JavaScriptCatalog.as_view(packages=["console"]), name="javascript_catalog"),
     path("endpoints/add/", views.endpoint_add, name="endpoint_add"),
     path("endpoints/<uuid:code>/", views.endpoint_detail, name="endpoint_detail"),
     path("endpoints/<uuid:code>/edit/", views.endpoint_edit, name="endpoint_edit"),
