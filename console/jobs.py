@@ -41,6 +41,7 @@ from django.db import (
 from django.db.models import F, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from console import audit
 from console.models import AuditEntry, Job, JobBatch, JobError
@@ -457,8 +458,8 @@ def wake(job: Job, reason: str) -> bool:
     return False
 
 
-# What people do to a job. Each returns a sentence for the page; what the job
-# allows (Job.can_*) is read from the row as it is now.
+# What people do to a job. Each returns a sentence for the page, in its language;
+# what the job allows (Job.can_*) is read from the row as it is now.
 
 
 def _fresh(job: Job) -> Job:
@@ -468,34 +469,34 @@ def _fresh(job: Job) -> Job:
 
 def pause(job: Job) -> str:
     if not _fresh(job).can_pause:
-        return "This job is already pausing." if job.control else "This job is not running."
+        return _("This job is already pausing.") if job.control else _("This job is not running.")
     if Job.objects.filter(pk=job.pk, state__in=[State.QUEUED, State.WAITING]).update(
         state=State.PAUSED, waiting_for=""
     ):
-        return "Paused."
+        return _("Paused.")
     if Job.objects.filter(pk=job.pk, state=State.RUNNING).update(control=Control.PAUSE):
-        return "Pausing after the part in progress."
-    return "This job is not running."
+        return _("Pausing after the part in progress.")
+    return _("This job is not running.")
 
 
 def resume(job: Job) -> str:
     if not _fresh(job).can_resume:
-        return "This job is not paused."
+        return _("This job is not paused.")
     if Job.objects.filter(pk=job.pk, state=State.PAUSED).update(
         state=State.QUEUED, control=Control.NONE, waiting_for="", heartbeat_at=timezone.now()
     ):
         enqueue(job)
-        return "Resumed."
+        return _("Resumed.")
     if Job.objects.filter(pk=job.pk, state=State.RUNNING, control=Control.PAUSE).update(
         control=Control.NONE
     ):
-        return "Resumed."
-    return "This job is not paused."
+        return _("Resumed.")
+    return _("This job is not paused.")
 
 
 def cancel(job: Job) -> str:
     if not _fresh(job).can_cancel:
-        return "This job has already finished."
+        return _("This job has already finished.")
     # Nobody runs a queued or paused job: cancel it here and clean up after it.
     if Job.objects.filter(pk=job.pk, state__in=[State.QUEUED, State.PAUSED, State.WAITING]).update(
         state=State.CANCELED,
@@ -508,10 +509,10 @@ def cancel(job: Job) -> str:
         kind = KINDS.get(job.kind)
         if kind is not None and kind.cancel is not None:
             kind.cancel(job)
-        return "Canceled."
+        return _("Canceled.")
     if Job.objects.filter(pk=job.pk, state=State.RUNNING).update(control=Control.CANCEL):
-        return "Canceling after the part in progress."
-    return "This job has already finished."
+        return _("Canceling after the part in progress.")
+    return _("This job has already finished.")
 
 
 def retry_failed(job: Job) -> str:
@@ -521,7 +522,7 @@ def retry_failed(job: Job) -> str:
     kind which items to redo; its cursor starts again over those items.
     """
     if not _fresh(job).can_retry:
-        return "Only a failed job can be retried."
+        return _("Only a failed job can be retried.")
     params = {name: value for name, value in job.params.items() if name != "cursor"}
     if Job.objects.filter(pk=job.pk, state__in=[State.FAILED, State.PARTIAL]).update(
         state=State.QUEUED,
@@ -534,8 +535,8 @@ def retry_failed(job: Job) -> str:
         heartbeat_at=timezone.now(),
     ):
         enqueue(job)
-        return "Retrying."
-    return "Only a failed job can be retried."
+        return _("Retrying.")
+    return _("Only a failed job can be retried.")
 
 
 def sweep(stale_seconds: float | None = None) -> int:

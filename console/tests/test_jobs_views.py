@@ -213,3 +213,13 @@ def test_card_of_a_queued_job_says_since_when_it_waits_for_a_worker(client_as, o
     job = make_job(endpoint, operator, state=Job.State.QUEUED)
     html = _card(client_as(operator), job)
     assert "Waiting for a worker since" in html
+
+
+def test_what_a_control_says_is_in_the_language_of_the_page(client_as, operator, endpoint, sent):
+    job = make_job(endpoint, operator)
+    client = client_as(operator)
+    url = reverse("job_pause", args=[job.code])
+    response = client.post(url, headers={"HX-Request": "true", "Accept-Language": "zh-CN"})
+    assert "已暂停。" in response.content.decode()
+    response = client.post(url, headers={"HX-Request": "true", "Accept-Language": "en"})
+    assert "This job is not running." in response.content.decode()
