@@ -280,18 +280,22 @@ class TagsField(forms.CharField):
 
 class MetadataForm(forms.Form):
     key = KeyField(widget=forms.HiddenInput)
-    content_type = HeaderField(required=False, max_length=255)
-    cache_control = HeaderField(required=False, max_length=1024)
-    content_disposition = HeaderField(required=False, max_length=1024)
-    content_encoding = HeaderField(required=False, max_length=255)
-    content_language = HeaderField(required=False, max_length=255)
-    expires = forms.DateTimeField(required=False, help_text=_("e.g. 2030-01-31 12:00"))
-    metadata = MetadataField(required=False)
+    content_type = HeaderField(label=_("Content type"), required=False, max_length=255)
+    cache_control = HeaderField(label=_("Cache control"), required=False, max_length=1024)
+    content_disposition = HeaderField(
+        label=_("Content disposition"), required=False, max_length=1024
+    )
+    content_encoding = HeaderField(label=_("Content encoding"), required=False, max_length=255)
+    content_language = HeaderField(label=_("Content language"), required=False, max_length=255)
+    expires = forms.DateTimeField(
+        label=_("Expires"), required=False, help_text=_("e.g. 2030-01-31 12:00")
+    )
+    metadata = MetadataField(label=_("User metadata"), required=False)
 
 
 class StorageClassForm(forms.Form):
     key = KeyField(widget=forms.HiddenInput)
-    storage_class = forms.ChoiceField(choices=())
+    storage_class = forms.ChoiceField(label=_("Storage class"), choices=())
 
     def __init__(self, *args, classes=(), **kwargs):
         super().__init__(*args, **kwargs)
@@ -301,7 +305,9 @@ class StorageClassForm(forms.Form):
 class TagsForm(forms.Form):
     key = KeyField(widget=forms.HiddenInput)
     tags = TagsField(
-        required=False, help_text=_("One per line: key=value. Empty removes every tag.")
+        label=_("Tags"),
+        required=False,
+        help_text=_("One per line: key=value. Empty removes every tag."),
     )
 
     def __init__(self, *args, limit=10, **kwargs):
@@ -317,6 +323,7 @@ class AclForm(forms.Form):
         label=_("Canned ACL"),
     )
     grants = forms.CharField(
+        label=_("Grants"),
         required=False,
         strip=False,
         widget=forms.Textarea(attrs={"rows": 4}),

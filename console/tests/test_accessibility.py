@@ -4,6 +4,7 @@ content and navigation landmarks with names."""
 from __future__ import annotations
 
 import re
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -28,3 +29,52 @@ def test_every_page_starts_with_a_skip_link_and_names_its_navigation(client_as, 
         if "aria-label" not in nav
     ]
     assert unnamed == []
+
+
+class Controls(HTMLParser):
+    """The form controls of a page, the ids it holds, the labels' targets and
+    what each aria-describedby points at."""
+
+    def __init__(self):
+        super().__init__()
+        self.controls: list[dict] = []
+        self.ids: set[str] = set()
+        self.labelled: set[str] = set()
+        self.described: list[str] = []
+        self.in_label = 0
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if attrs.get("id"):
+            self.ids.add(attrs["id"])
+        if attrs.get("aria-describedby"):
+            self.described += attrs["aria-describedby"].split()
+        if tag == "label":
+            self.in_label += 1
+            if attrs.get("for"):
+                self.labelled.add(attrs["for"])
+        hidden = attrs.get("type") in ("hidden", "submit", "button")
+        if tag in ("input", "select", "textarea") and not hidden:
+            self.controls.append({**attrs, "_tag": tag, "_in_label": bool(self.in_label)})
+
+    def handle_endtag(self, tag):
+        if tag == "label":
+            self.in_label -= 1
+
+
+def unlabelled_controls(html: str) -> list[str]:
+    """What a screen reader could not name, and help texts that do not exist."""
+    page = Controls()
+    page.feed(html)
+    problems = [
+        f"{c['_tag']} name={c.get('name')}"
+        for c in page.controls
+        if not (
+            c["_in_label"]
+            or c.get("aria-label")
+            or c.get("aria-labelledby")
+            or c.get("id") in page.labelled
+        )
+    ]
+    problems += [f"aria-describedby={d} (no such id)" for d in page.described if d not in page.ids]
+    return problems

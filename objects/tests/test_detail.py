@@ -242,3 +242,15 @@ def test_failing_acl_is_read_once_and_said_unavailable_once(admin_user, client_a
     assert page.count("s3-error") == 1 and page.count("internal error (HTTP 500)") == 1
     # What could not be read is not offered for editing either.
     assert "Save ACL" not in page and "Save tags" in page
+
+
+def test_every_control_of_the_object_page_has_a_name_and_its_help_exists(
+    s3_target, bucket, endpoint, manager, client_as
+):
+    from console.tests.test_accessibility import unlabelled_controls
+
+    s3_target.client().put_object(Bucket=bucket, Key="a.txt", Body=b"x", Tagging="k=v")
+    url = reverse("objects:detail", args=[endpoint.code, bucket])
+    body = client_as(manager).get(url, {"key": "a.txt"}).content.decode()
+    assert "Edit tags" in body and "Change storage class" in body
+    assert unlabelled_controls(body) == []
