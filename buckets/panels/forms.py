@@ -20,11 +20,21 @@ from console import s3
 from objects.forms import canned_acl_choices
 
 
-class VersioningForm(forms.Form):
+class PanelForm(forms.Form):
+    """The settings page shows every panel at once: each form's ids carry its
+    class's name, so that two panels' fields of the same name (a rule's "prefix",
+    say) never share an id and a label always points at its own field."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("auto_id", f"id_{type(self).__name__.lower()}_%s")
+        super().__init__(*args, **kwargs)
+
+
+class VersioningForm(PanelForm):
     status = forms.ChoiceField(choices=[("Enabled", _l("Enabled")), ("Suspended", _l("Suspended"))])
 
 
-class CannedAclForm(forms.Form):
+class CannedAclForm(PanelForm):
     acl = forms.ChoiceField(label=_l("Canned ACL"), choices=canned_acl_choices(BUCKET_CANNED_ACLS))
 
 
@@ -37,7 +47,7 @@ GROUPS = {
 PERMISSIONS = ["FULL_CONTROL", "WRITE", "WRITE_ACP", "READ", "READ_ACP"]
 
 
-class AclGrantForm(forms.Form):
+class AclGrantForm(PanelForm):
     """One grant of the bucket's ACL, to add or revoke; cleaned, `grant` is it in S3's shape."""
 
     grantee_type = forms.ChoiceField(
@@ -80,7 +90,7 @@ class AclGrantForm(forms.Form):
         return data
 
 
-class PolicyForm(forms.Form):
+class PolicyForm(PanelForm):
     policy = forms.CharField(
         label=_l("Policy (JSON)"), widget=forms.Textarea(attrs={"rows": 16}), strip=True
     )
@@ -91,7 +101,7 @@ class PolicyForm(forms.Form):
         return text
 
 
-class PolicyTemplateForm(forms.Form):
+class PolicyTemplateForm(PanelForm):
     template = forms.ChoiceField(
         choices=[
             ("public-read", _l("Public read")),
@@ -128,7 +138,7 @@ def check_cors_size(endpoint, rules: list[dict]) -> None:
         )
 
 
-class CorsRuleForm(forms.Form):
+class CorsRuleForm(PanelForm):
     """One CORS rule; cleaned, `rule` is it in S3's shape."""
 
     rule_id = forms.CharField(label=_l("ID"), required=False, max_length=255)
@@ -197,13 +207,13 @@ class CorsRuleForm(forms.Form):
         return rule
 
 
-class IndexForm(forms.Form):
+class IndexForm(PanelForm):
     """Points at one rule of a list (CORS rules), to remove it."""
 
     index = forms.IntegerField(min_value=0)
 
 
-class LifecycleRuleForm(forms.Form):
+class LifecycleRuleForm(PanelForm):
     """One lifecycle rule; cleaned, `rule` is it in S3's shape."""
 
     rule_id = forms.CharField(label=_l("ID"), max_length=255)
@@ -283,7 +293,7 @@ class LifecycleRuleForm(forms.Form):
         return rule
 
 
-class RuleIdForm(forms.Form):
+class RuleIdForm(PanelForm):
     rule_id = forms.CharField(max_length=255)
 
 
@@ -301,7 +311,7 @@ class ListField(forms.Field):
         return [str(v) for v in (value or [])]
 
 
-class TagsForm(forms.Form):
+class TagsForm(PanelForm):
     """The whole tag set: saving replaces every tag the bucket had."""
 
     key = ListField(required=False)
@@ -348,7 +358,7 @@ class TagsForm(forms.Form):
         return data
 
 
-class LoggingForm(forms.Form):
+class LoggingForm(PanelForm):
     target_bucket = forms.CharField(label=_l("Target bucket"), max_length=63)
     prefix = forms.CharField(label=_l("Target prefix"), required=False, max_length=900)
 
@@ -360,7 +370,7 @@ class LoggingForm(forms.Form):
         return name
 
 
-class WebsiteForm(forms.Form):
+class WebsiteForm(PanelForm):
     index = forms.CharField(label=_l("Index document"), max_length=1024, initial="index.html")
     error = forms.CharField(label=_l("Error document"), required=False, max_length=1024)
 
@@ -371,7 +381,7 @@ class WebsiteForm(forms.Form):
         return index
 
 
-class EncryptionForm(forms.Form):
+class EncryptionForm(PanelForm):
     algorithm = forms.ChoiceField(
         label=_l("Default encryption"),
         choices=[("AES256", _l("SSE-S3 (AES256)")), ("aws:kms", _l("SSE-KMS"))],
@@ -390,7 +400,7 @@ class EncryptionForm(forms.Form):
         return data
 
 
-class ObjectLockForm(forms.Form):
+class ObjectLockForm(PanelForm):
     mode = forms.ChoiceField(
         label=_l("Default retention mode"),
         required=False,

@@ -3,6 +3,8 @@ and every help text a control points at (aria-describedby) exists."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.urls import reverse
 
@@ -46,3 +48,21 @@ def test_the_pages_and_settings_panels_name_every_control(
         if found:
             problems[url] = found
     assert problems == {}
+
+
+def test_the_settings_page_with_every_panel_in_it_holds_each_id_once(
+    s3_target, bucket, endpoint, manager, client_as
+):
+    client = client_as(manager)
+    page = client.get(reverse("buckets:settings", args=[endpoint.code, bucket])).content.decode()
+    panels = [
+        client.get(reverse(panel.url_name, args=[endpoint.code, bucket]), HTTP_HX_REQUEST="true")
+        for panel in PANELS.values()
+    ]
+    found = re.compile(r'\sid="([^"]+)"')
+    ids = found.findall(page)
+    for panel in panels:
+        inside = found.findall(panel.content.decode())
+        ids.remove(inside[0])  # the panel takes the place of its placeholder
+        ids += inside
+    assert sorted({i for i in ids if ids.count(i) > 1}) == []
