@@ -296,3 +296,16 @@ def test_the_upload_module_speaks_the_language_of_the_page(
     # The module's own words (its catalogue) and the job card's (the page's).
     assert "已发送" in row.locator(".upload-text").inner_text()
     assert "成功" in row.locator(".job-card .job-state").inner_text()
+
+
+def test_the_hidden_file_inputs_show_keyboard_focus_on_their_buttons(
+    live_server, page, browser_login, operator, endpoint, bucket
+):
+    browser_login(operator)
+    page.goto(reverse("objects:upload", args=[endpoint.code, bucket]))
+    for chooser in ("[data-upload-files]", "[data-upload-folder]"):
+        page.focus(chooser)
+        style = page.locator(chooser).evaluate(
+            "el => getComputedStyle(el.closest('label')).outlineStyle"
+        )
+        assert style not in ("", "none"), chooser
