@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import timedelta
 
 import pytest
@@ -223,3 +224,11 @@ def test_what_a_control_says_is_in_the_language_of_the_page(client_as, operator,
     assert "已暂停。" in response.content.decode()
     response = client.post(url, headers={"HX-Request": "true", "Accept-Language": "en"})
     assert "This job is not running." in response.content.decode()
+
+
+def test_the_cards_progress_bar_says_its_value_in_words(client_as, operator, endpoint):
+    job = make_job(endpoint, operator)
+    Job.objects.filter(pk=job.pk).update(state=Job.State.SUCCEEDED, bytes_total=10, bytes_done=10)
+    card = client_as(operator).get(reverse("job_detail", args=[job.code]), HTTP_HX_REQUEST="true")
+    assert re.search(r'<progress [^>]*aria-label="Progress"', card.content.decode())
+    assert 'aria-valuetext="100 % · Succeeded"' in card.content.decode()

@@ -193,6 +193,7 @@
       words += " · " + (STATES[this.state] || this.state);
     }
     this.text.textContent = words;
+    this.bar.setAttribute("aria-valuetext", words);
     this.node.setAttribute("data-state", this.state);
     this.node.querySelector("[data-action=pause]").hidden = this.state !== "sending" && this.state !== "waiting";
     this.node.querySelector("[data-action=resume]").hidden = this.state !== "paused";

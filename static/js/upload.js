@@ -145,6 +145,7 @@
       words += " · " + formatBytes(speed) + "/s · " + left(formatSeconds((total - sent) / speed));
     }
     this.overallText.textContent = words;
+    this.overallBar.setAttribute("aria-valuetext", words);
   };
 
   function start() {
