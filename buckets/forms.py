@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _l
 
 from console.providers import Provider
-from objects.forms import CANNED_ACLS, canned_acl_choices
+from objects.forms import CANNED_ACLS, PrefixField, canned_acl_choices
 
 # The bucket-owner-* canned ACLs give the bucket owner rights on an object;
 # on a bucket they mean nothing.
@@ -121,12 +121,4 @@ class DeleteBucketForm(forms.Form):
 class InsightsForm(forms.Form):
     """Which part of a bucket an insights page shows or a run counts."""
 
-    prefix = forms.CharField(
-        label=_l("Prefix (empty for the whole bucket)"), required=False, strip=False
-    )
-
-    def clean_prefix(self):
-        value = self.cleaned_data["prefix"]
-        if len(value.encode()) > 1024:
-            raise forms.ValidationError(_("A prefix is 1024 bytes at most."))
-        return value
+    prefix = PrefixField(label=_l("Prefix (empty for the whole bucket)"))

@@ -24,6 +24,7 @@ from console.access import can, get_endpoint_for_user
 from console.display import human_size
 from console.exports import csv_row
 from console.models import Level
+from objects.common import url
 
 # Incomplete uploads older than this are worth a look (and an abort).
 OLD_UPLOAD_DAYS = 7
@@ -32,13 +33,8 @@ BIG_SHARE = 25.0
 
 
 def _page_url(endpoint, bucket: str, prefix: str) -> str:
-    url = reverse("buckets:insights", args=[endpoint.code, bucket])
-    return f"{url}?{urlencode({'prefix': prefix})}" if prefix else url
-
-
-def _browse_url(endpoint, bucket: str, prefix: str) -> str:
-    url = reverse("objects:browse", args=[endpoint.code, bucket])
-    return f"{url}?{urlencode({'prefix': prefix})}" if prefix else url
+    page = reverse("buckets:insights", args=[endpoint.code, bucket])
+    return f"{page}?{urlencode({'prefix': prefix})}" if prefix else page
 
 
 @require_http_methods(["GET", "POST"])
@@ -84,7 +80,12 @@ def build_report(endpoint, bucket: str, prefix: str, latest: Insight, previous) 
     folders = []
     for depth, ranked in enumerate(result["top"], start=1):
         rows = [
-            (name[len(prefix) :], size, human_size(size), _browse_url(endpoint, bucket, name))
+            (
+                name[len(prefix) :],
+                size,
+                human_size(size),
+                url("browse", endpoint, bucket, prefix=name),
+            )
             for size, name, _objects in ranked
         ]
         chart = charts.bars(rows, whole)
@@ -103,7 +104,7 @@ def build_report(endpoint, bucket: str, prefix: str, latest: Insight, previous) 
         "ages": _histogram(insights.AGE_BANDS, result["ages"]),
         "sizes": _histogram(insights.SIZE_BANDS, result["sizes"]),
         "largest": [
-            {"key": key, "size": size, "url": _object_url(endpoint, bucket, key)}
+            {"key": key, "size": size, "url": url("detail", endpoint, bucket, key=key)}
             for size, key in result["largest"]
         ],
         "oldest_upload": parse_datetime(result["oldest_upload"] or "") or None,
@@ -128,10 +129,6 @@ def _histogram(bands, counted) -> charts.Chart:
     for bar, (_count, size) in zip(chart.bars, counted, strict=True):
         bar.count = size  # the table's bytes column
     return chart
-
-
-def _object_url(endpoint, bucket: str, key: str) -> str:
-    return f"{reverse('objects:detail', args=[endpoint.code, bucket])}?{urlencode({'key': key})}"
 
 
 def _findings(endpoint, bucket: str, prefix: str, result: dict, folders: list) -> list[dict]:
@@ -165,8 +162,7 @@ def _findings(endpoint, bucket: str, prefix: str, result: dict, folders: list) -
                     "size": human_size(result["upload_bytes"]),
                     "date": oldest.strftime("%Y-%m-%d"),
                 },
-                "url": reverse("objects:abort_older", args=[endpoint.code, bucket])
-                + f"?{urlencode({'days': OLD_UPLOAD_DAYS})}",
+                "url": url("abort_older", endpoint, bucket, days=OLD_UPLOAD_DAYS),
                 "action": _("Abort old incomplete uploads"),
             }
         )
@@ -181,8 +177,7 @@ def _findings(endpoint, bucket: str, prefix: str, result: dict, folders: list) -
                         "size": biggest.text,
                         "share": f"{biggest.share:.0f}",
                     },
-                    "url": reverse("objects:bulk_delete", args=[endpoint.code, bucket])
-                    + f"?{urlencode({'prefix': prefix + biggest.label})}",
+                    "url": url("bulk_delete", endpoint, bucket, prefix=prefix + biggest.label),
                     "action": _("What deleting it would remove (a dry run)"),
                 }
             )

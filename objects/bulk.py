@@ -45,21 +45,26 @@ LOOKUPS_IN_FLIGHT = 8
 run_bulk = jobs.task("objects.run_bulk")
 
 
-@dataclass
-class Plan:
-    keys: list[str] = field(default_factory=list)
-    prefixes: list[str] = field(default_factory=list)
-    versions: str = CURRENT
-    uploads: bool = False
-    delete_bucket: bool = False
+class InParams:
+    """A dataclass kept in a job's params: `of(job.params)` reads it back (other
+    keys the job keeps there, such as its cursor, are left out), `params()` writes it."""
 
     @classmethod
-    def of(cls, params: dict) -> Plan:
+    def of(cls, params: dict):
         names = cls.__dataclass_fields__
         return cls(**{k: v for k, v in params.items() if k in names})
 
     def params(self) -> dict:
         return asdict(self)
+
+
+@dataclass
+class Plan(InParams):
+    keys: list[str] = field(default_factory=list)
+    prefixes: list[str] = field(default_factory=list)
+    versions: str = CURRENT
+    uploads: bool = False
+    delete_bucket: bool = False
 
     @property
     def count(self) -> int:

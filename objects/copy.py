@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 import threading
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import connection
@@ -41,7 +41,7 @@ run_copy = jobs.task("objects.run_copy")
 
 
 @dataclass
-class CopyPlan:
+class CopyPlan(bulk.InParams):
     keys: list[str] = field(default_factory=list)
     prefixes: list[str] = field(default_factory=list)
     # The folder the sources were picked in: what follows it in a key is kept
@@ -53,14 +53,6 @@ class CopyPlan:
     move: bool = False
     on_exists: str = OVERWRITE
     storage_class: str = ""
-
-    @classmethod
-    def of(cls, params: dict) -> CopyPlan:
-        names = cls.__dataclass_fields__
-        return cls(**{k: v for k, v in params.items() if k in names})
-
-    def params(self) -> dict:
-        return asdict(self)
 
     def sources(self) -> bulk.Plan:
         return bulk.Plan(keys=self.keys, prefixes=self.prefixes)
@@ -99,7 +91,7 @@ def runs(numbers: list[int]) -> list[list[int]]:
 
 
 @dataclass(frozen=True)
-class Upload:
+class PartedCopy:
     """One multipart copy under way: its source, its destination and its parts' size."""
 
     key: str
@@ -328,7 +320,7 @@ class CopyRunner(jobs.Runner):
         parts = dict(stored)
         self.add(sum(min(chunk, size - (n - 1) * chunk) for n in parts))
         missing = [n for n in range(1, count + 1) if n not in parts]
-        upload = Upload(key, etag, dest, upload_id, size, chunk)
+        upload = PartedCopy(key, etag, dest, upload_id, size, chunk)
         if self.same_endpoint:
             futures = {self.parts.submit(self.part_copy, upload, n): n for n in missing}
             failure = None
@@ -345,7 +337,7 @@ class CopyRunner(jobs.Runner):
         self.forget_upload(dest)
         return copied
 
-    def part_copy(self, upload: Upload, number: int) -> str:
+    def part_copy(self, upload: PartedCopy, number: int) -> str:
         first, last = upload.span(number)
         etag = s3.part_copy(
             self.source, self.job.bucket, upload.key, self.plan.dest_bucket, upload.dest,
@@ -354,7 +346,7 @@ class CopyRunner(jobs.Runner):
         self.add(last - first + 1)
         return etag
 
-    def stream_parts(self, upload: Upload, numbers: list[int]) -> tuple[dict, S3Error | None]:
+    def stream_parts(self, upload: PartedCopy, numbers: list[int]) -> tuple[dict, S3Error | None]:
         """Read the parts the destination lacks from the source, in order through
         one GET per unbroken run of them, and hand each to the job's part pool as
         soon as it is read. A part waits for room before it is read: the job never
@@ -390,7 +382,7 @@ class CopyRunner(jobs.Runner):
                     futures[future] = number
         return futures, None
 
-    def send_part(self, upload: Upload, number: int, data: bytes) -> str:
+    def send_part(self, upload: PartedCopy, number: int, data: bytes) -> str:
         etag = s3.send_part(
             self.target, self.plan.dest_bucket, upload.dest, upload.upload_id, number, data
         )

@@ -64,8 +64,22 @@ class ListField(forms.Field):
         return [str(v) for v in (value or [])]
 
 
+class PrefixField(forms.CharField):
+    """A key prefix exactly as typed ("" for the whole bucket), 1 024 bytes at most."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("strip", False)
+        super().__init__(**kwargs)
+
+    def validate(self, value):
+        super().validate(value)
+        if len(value.encode()) > MAX_KEY_BYTES:
+            raise forms.ValidationError(_("A prefix is 1024 bytes at most."))
+
+
 class BrowseForm(forms.Form):
-    prefix = forms.CharField(required=False, strip=False)
+    prefix = PrefixField()
     token = forms.CharField(required=False, strip=False)
     back = ListField(required=False)
     size = forms.TypedChoiceField(
@@ -74,12 +88,6 @@ class BrowseForm(forms.Form):
     sort = forms.ChoiceField(required=False, choices=[(s, s) for s in SORTS])
     etag = forms.BooleanField(required=False)
     filter = forms.CharField(required=False, strip=False)
-
-    def clean_prefix(self):
-        value = self.cleaned_data["prefix"]
-        if len(value.encode()) > MAX_KEY_BYTES:
-            raise forms.ValidationError(_("A prefix is 1024 bytes at most."))
-        return value
 
 
 class JumpForm(forms.Form):

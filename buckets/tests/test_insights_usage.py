@@ -178,3 +178,17 @@ def test_a_prefix_over_1024_bytes_is_refused_in_words_and_starts_nothing(
     assert response.status_code == 400
     assert "1024 bytes at most" in response.content.decode()
     assert not endpoint.jobs.exists()
+
+
+@pytest.mark.parametrize(
+    "prefix", ["../../etc/", "a\x00b/", "\x1b[31m/", "<script>/", "%2e%2e/", "é" * 512]
+)
+def test_hostile_prefixes_get_an_answer_in_words_never_a_500(client_as, viewer, endpoint, prefix):
+    url = reverse("buckets:insights", args=[endpoint.code, "bkt"])
+    response = client_as(viewer).get(url, {"prefix": prefix})
+    assert response.status_code in (200, 400)
+
+
+def test_an_export_number_too_big_for_the_database_is_not_found(client_as, viewer, endpoint):
+    url = reverse("buckets:insights_json", args=[endpoint.code, "bkt", 2**70])
+    assert client_as(viewer).get(url).status_code == 404

@@ -113,27 +113,27 @@ def upload_part(endpoint, bucket, key, upload_id, number: int, path, md5_b64: st
     return response["ETag"]
 
 
-def stored_parts(endpoint, bucket: str, key: str, upload_id: str) -> dict[int, str]:
-    """Every part stored so far, number -> ETag (a worker's resume; never in a request)."""
-    parts: dict[int, str] = {}
+def _all_parts(endpoint, bucket: str, key: str, upload_id: str):
+    """Every part stored so far, page after page of ListParts."""
     marker = 0
     while True:
         page = list_parts(endpoint, bucket, key, upload_id, marker)
-        parts.update((part["PartNumber"], part["ETag"]) for part in page["parts"])
+        yield from page["parts"]
         marker = page["next_part"]
         if not marker:
-            return parts
+            return
+
+
+def stored_parts(endpoint, bucket: str, key: str, upload_id: str) -> dict[int, str]:
+    """Every part stored so far, number -> ETag (a worker's resume; never in a request)."""
+    return {
+        part["PartNumber"]: part["ETag"] for part in _all_parts(endpoint, bucket, key, upload_id)
+    }
 
 
 def stored_part_bytes(endpoint, bucket: str, key: str, upload_id: str) -> int:
     """The bytes an incomplete upload's stored parts hold (what it costs meanwhile)."""
-    total, marker = 0, 0
-    while True:
-        page = list_parts(endpoint, bucket, key, upload_id, marker)
-        total += sum(int(part.get("Size", 0)) for part in page["parts"])
-        marker = page["next_part"]
-        if not marker:
-            return total
+    return sum(int(part.get("Size", 0)) for part in _all_parts(endpoint, bucket, key, upload_id))
 
 
 def complete_multipart_upload(endpoint, bucket, key, upload_id, parts: dict[int, str]) -> str:
