@@ -79,6 +79,19 @@ ensure_gettext() {
   command -v msgfmt >/dev/null && command -v xgettext >/dev/null || apt_install gettext
 }
 
+# axe-core, which the accessibility tests load into Chromium: from the npm registry,
+# at the version package-lock.json pins, once per change of the lock.
+ensure_axe() {
+  command -v npm >/dev/null || apt_install nodejs npm
+  local want
+  want=$(sha256sum package-lock.json | cut -d' ' -f1)
+  if [ "$(cat node_modules/.installed 2>/dev/null)" != "$want" ]; then
+    echo "Installing axe-core from the npm registry into node_modules/ (once per change)…"
+    npm ci --no-audit --no-fund --silent
+    echo "$want" >node_modules/.installed
+  fi
+}
+
 # Process trees, read from /proc: bin/run stops what it started by these, whichever
 # process group it was started in.
 parent_of() {  # parent_of PID (nothing when it is gone)

@@ -96,6 +96,11 @@ class EndpointForm(forms.ModelForm):
             "session_expires_at",
         ]
         labels = {
+            "name": _("Name"),
+            "provider": _("Provider"),
+            "region": _("Region"),
+            "addressing_style": _("Addressing style"),
+            "session_expires_at": _("Session expires at"),
             "endpoint_url": _("Endpoint URL"),
             "access_key_id": _("Access key ID"),
             "verify_tls": _("Verify TLS certificates"),
@@ -329,7 +334,9 @@ class AuditFilterForm(forms.Form):
     bucket = forms.CharField(required=False, label=_("Bucket"))
     action = forms.CharField(required=False, label=_("Action"))
     outcome = forms.ChoiceField(
-        required=False, choices=[("", _("Any"))] + list(AuditEntry.Outcome.choices)
+        label=_("Outcome"),
+        required=False,
+        choices=[("", _("Any"))] + list(AuditEntry.Outcome.choices),
     )
     since = forms.DateField(
         required=False, label=_("From"), widget=forms.DateInput(attrs={"type": "date"})

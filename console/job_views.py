@@ -16,6 +16,7 @@ from django.db.models import Q
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 from django_htmx.http import trigger_client_event
 
@@ -56,7 +57,9 @@ def get_job_for_user(request, code, level: int = Level.VIEWER) -> Job:
 
 class JobListForm(forms.Form):
     state = forms.ChoiceField(
-        required=False, choices=[("", "all"), ("active", "unfinished")] + Job.State.choices
+        label=_("State"),
+        required=False,
+        choices=[("", _("All")), ("active", _("Unfinished"))] + Job.State.choices,
     )
 
 
@@ -150,8 +153,8 @@ def job_errors_csv(request, code):
 class NoticeForm(forms.Form):
     # A Unix time between 1970 and the last second of year 9999: anything else
     # cannot be a moment a page opened, and datetime could not hold it anyway.
-    since = forms.FloatField(required=False, min_value=0, max_value=253402300799)
-    seen = forms.IntegerField(required=False, min_value=0, max_value=2**31)
+    since = forms.FloatField(label=_("Since"), required=False, min_value=0, max_value=253402300799)
+    seen = forms.IntegerField(label=_("Seen"), required=False, min_value=0, max_value=2**31)
 
 
 def job_notice(request):

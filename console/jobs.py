@@ -40,8 +40,9 @@ from django.db import (
 )
 from django.db.models import F, Q
 from django.db.models.functions import Coalesce
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 
 from console import audit
 from console.models import AuditEntry, Job, JobBatch, JobError
@@ -112,7 +113,9 @@ def run(pk: int, task_id: str = "", reclaim: bool = False) -> None:
     """Claim the job and let its kind's runner work on it."""
     job = claim(pk, task_id, reclaim)
     if job is not None:
-        KINDS[job.kind].runner(job).run()
+        # The job's sentences are written in the language of whoever started it.
+        with translation.override(job.language or settings.LANGUAGE_CODE):
+            KINDS[job.kind].runner(job).run()
 
 
 def enqueue(job: Job) -> None:
@@ -348,7 +351,7 @@ class Runner:
     # What the kind's jobs are called in the audit log (their start and outcome).
     audit_action = ""
     # The job's error when the task stopped on a bug of ours.
-    crash_message = "The job stopped on an internal error."
+    crash_message = gettext_lazy("The job stopped on an internal error.")
 
     def __init__(self, job: Job):
         self.job = job
@@ -392,7 +395,7 @@ class Runner:
         except Exception as exc:
             log.exception("job %s crashed", self.job.pk)
             record_error(self.job, self.audit_key, exc)
-            finish(self.job, State.FAILED, self.crash_message)
+            finish(self.job, State.FAILED, str(self.crash_message))
             raise
 
     def work(self) -> None:
@@ -429,7 +432,11 @@ class Runner:
         state, error = State.SUCCEEDED, ""
         if failed:
             state = State.PARTIAL if done else State.FAILED
-            error = f"{failed} of {failed + done} items failed; the error list says why."
+            error = ngettext(
+                "%(failed)d of %(total)d item failed; the error list says why.",
+                "%(failed)d of %(total)d items failed; the error list says why.",
+                failed + done,
+            ) % {"failed": failed, "total": failed + done}
         error = f"{error} {note}".strip()
         if finish(self.job, state, error, self.progress):
             self.audit(detail=error)

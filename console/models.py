@@ -8,13 +8,18 @@ from django.contrib.auth.models import Group
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.dateformat import format as date_format
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_lazy as _
 
 from console import crypto
 from console.providers import Addressing, Provider, preset_for
+
+
+def current_language() -> str:
+    """The language active where a row is made (the request's, in a view)."""
+    return translation.get_language() or settings.LANGUAGE_CODE
 
 
 class Level(models.IntegerChoices):
@@ -178,8 +183,58 @@ class AuditEntry(models.Model):
         ordering = ["-at", "-id"]
         verbose_name_plural = "audit entries"
 
+    # What each action is called on the audit page; the code itself stays beside it.
+    ACTIONS = {
+        "endpoint.create": _("Endpoint added"),
+        "endpoint.update": _("Endpoint changed"),
+        "endpoint.delete": _("Endpoint deleted"),
+        "endpoint.test": _("Connection tested"),
+        "grant.set": _("Access granted"),
+        "grant.revoke": _("Access revoked"),
+        "bucket.create": _("Bucket created"),
+        "bucket.delete": _("Bucket deleted"),
+        "bucket.empty_and_delete": _("Bucket emptied and deleted"),
+        "bucket.insights": _("Insights counted"),
+        "bucket.acl": _("Bucket ACL set"),
+        "bucket.cors": _("CORS rules set"),
+        "bucket.encryption": _("Default encryption set"),
+        "bucket.lifecycle": _("Lifecycle rules set"),
+        "bucket.logging": _("Access logging set"),
+        "bucket.object_lock": _("Object lock retention set"),
+        "bucket.policy": _("Bucket policy set"),
+        "bucket.tagging": _("Bucket tags set"),
+        "bucket.versioning": _("Versioning set"),
+        "bucket.website": _("Static website set"),
+        "object.upload": _("Upload"),
+        "object.delete": _("Object deleted"),
+        "object.bulk_delete": _("Bulk delete"),
+        "object.count": _("Count (dry run)"),
+        "object.copy": _("Copy"),
+        "object.move": _("Move"),
+        "object.restore": _("Restore"),
+        "object.folder_create": _("Folder created"),
+        "object.metadata": _("Metadata changed"),
+        "object.storage_class": _("Storage class changed"),
+        "object.tags": _("Object tags set"),
+        "object.acl": _("Object ACL set"),
+        "object.share": _("Share link made"),
+        "object.share_post": _("Upload form made"),
+        "object.version_delete": _("Version deleted"),
+        "object.version_restore": _("Version restored"),
+        "multipart.abort": _("Multipart upload aborted"),
+        "multipart.abort_older": _("Old multipart uploads aborted"),
+        "job.pause": _("Job paused"),
+        "job.resume": _("Job resumed"),
+        "job.cancel": _("Job canceled"),
+        "job.retry_failed": _("Failed items retried"),
+    }
+
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M:%S} {self.username} {self.action} {self.outcome}"
+
+    @property
+    def action_label(self) -> str:
+        return self.ACTIONS.get(self.action, "")
 
 
 class Job(models.Model):
@@ -244,6 +299,9 @@ class Job(models.Model):
     # which run they happened, so a retry knows exactly which items to redo.
     attempt = models.PositiveIntegerField(default=1)
     task_id = models.CharField(max_length=64, blank=True)
+    # The language of the person who started the job: its worker writes the job's
+    # sentences (its outcome, each item's error) in that language.
+    language = models.CharField(max_length=15, blank=True, default=current_language)
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)

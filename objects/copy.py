@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.db import connection
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 
 from console import jobs, s3
 from console.models import Endpoint, Job, JobError
@@ -113,7 +114,7 @@ class Skipped(Exception):
 
 class CopyRunner(jobs.Runner):
     audit_action = "object.copy"
-    crash_message = "The copy stopped on an internal error."
+    crash_message = gettext_lazy("The copy stopped on an internal error.")
 
     def __init__(self, job: Job):
         super().__init__(job)
@@ -237,9 +238,11 @@ class CopyRunner(jobs.Runner):
     def skipped_note(self) -> str:
         if not self.skipped:
             return ""
-        return _("%(n)d objects were already at the destination and were skipped.") % {
-            "n": self.skipped
-        }
+        return ngettext(
+            "%(n)d object was already at the destination and was skipped.",
+            "%(n)d objects were already at the destination and were skipped.",
+            self.skipped,
+        ) % {"n": self.skipped}
 
     def stop(self, control: str) -> None:
         if control == Job.Control.PAUSE:

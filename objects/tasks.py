@@ -18,6 +18,9 @@ from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 
 from celery import shared_task
 from django.conf import settings
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from console import jobs, s3
 from console.models import Job
@@ -77,7 +80,7 @@ def _send_part(endpoint, upload: Upload, chunk: UploadChunk) -> str:
 
 class UploadRunner(jobs.Runner):
     audit_action = "object.upload"
-    crash_message = "The upload stopped on an internal error."
+    crash_message = gettext_lazy("The upload stopped on an internal error.")
 
     def __init__(self, job: Job):
         super().__init__(job)
@@ -294,7 +297,8 @@ def purge_uploads() -> int:
     )
     for upload in stale:
         job = upload.job
-        note = "The staged data was discarded after waiting too long; upload the file again."
+        with translation.override(job.language or settings.LANGUAGE_CODE):
+            note = _("The staged data was discarded after waiting too long; upload the file again.")
         taken = Job.objects.filter(pk=job.pk, state=job.state, heartbeat_at__lt=cutoff).update(
             state=State.FAILED if job.state == State.FAILED else State.CANCELED,
             error=note,

@@ -24,6 +24,7 @@ from django.http import Http404, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_POST
 
 from console import audit, jobs
@@ -131,7 +132,7 @@ def upload_create(request, code, bucket):
             endpoint,
             bucket,
             key,
-            detail=f"{size} bytes",
+            detail=ngettext("%(n)d byte", "%(n)d bytes", size) % {"n": size},
             items_total=1,
             bytes_total=size,
         )

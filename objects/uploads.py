@@ -13,6 +13,7 @@ import mimetypes
 from django import forms
 from django.conf import settings
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _l
 
 from objects.forms import HeaderField, MetadataField, TagsField, canned_acl_choices
 from objects.models import Upload
@@ -36,34 +37,42 @@ def chunk_size_for(size: int) -> int:
 
 
 class PrefixForm(forms.Form):
-    prefix = forms.CharField(required=False, max_length=1024, strip=False)
+    prefix = forms.CharField(label=_l("Folder"), required=False, max_length=1024, strip=False)
 
 
 class UploadForm(forms.Form):
     """One file of an upload: where it goes and how it is stored."""
 
-    prefix = forms.CharField(required=False, max_length=1024, strip=False)
-    path = forms.CharField(max_length=1024, strip=False, help_text=_("File name or folder path"))
-    size = forms.IntegerField(min_value=0, max_value=MAX_OBJECT)
-    content_type = HeaderField(required=False, max_length=255)
-    storage_class = forms.ChoiceField(required=False)
-    acl = forms.ChoiceField(
-        required=False, choices=canned_acl_choices(blank=_("Bucket default")), label=_("Canned ACL")
+    prefix = forms.CharField(label=_l("Folder"), required=False, max_length=1024, strip=False)
+    path = forms.CharField(
+        label=_l("Path"), max_length=1024, strip=False, help_text=_l("File name or folder path")
     )
-    cache_control = HeaderField(required=False, max_length=255)
-    content_disposition = HeaderField(required=False, max_length=255)
+    size = forms.IntegerField(label=_l("Size"), min_value=0, max_value=MAX_OBJECT)
+    content_type = HeaderField(label=_l("Content type"), required=False, max_length=255)
+    storage_class = forms.ChoiceField(label=_l("Storage class"), required=False)
+    acl = forms.ChoiceField(
+        required=False,
+        choices=canned_acl_choices(blank=_l("Bucket default")),
+        label=_l("Canned ACL"),
+    )
+    cache_control = HeaderField(label=_l("Cache-Control"), required=False, max_length=255)
+    content_disposition = HeaderField(
+        label=_l("Content-Disposition"), required=False, max_length=255
+    )
     metadata = MetadataField(
+        label=_l("User metadata"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
-        help_text=_("One per line: name: value (sent as x-amz-meta-name)"),
+        help_text=_l("One per line: name: value (sent as x-amz-meta-name)"),
     )
     tags = TagsField(
+        label=_l("Tags"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
-        help_text=_("One per line: key=value"),
+        help_text=_l("One per line: key=value"),
     )
     # Sent by the upload module, not shown: the file's modification time.
-    fingerprint = forms.CharField(required=False, max_length=100)
+    fingerprint = forms.CharField(label=_l("Fingerprint"), required=False, max_length=100)
 
     def __init__(self, *args, endpoint, **kwargs):
         super().__init__(*args, **kwargs)
@@ -108,9 +117,9 @@ class UploadForm(forms.Form):
 class ChunkForm(forms.Form):
     """What the chunk request says about itself, checked before a byte is read."""
 
-    number = forms.IntegerField(min_value=1, max_value=MAX_PARTS)
-    length = forms.IntegerField(min_value=0)
-    sha256 = forms.RegexField(regex=r"^[0-9a-fA-F]{64}$", required=False)
+    number = forms.IntegerField(label=_l("Part number"), min_value=1, max_value=MAX_PARTS)
+    length = forms.IntegerField(label=_l("Length"), min_value=0)
+    sha256 = forms.RegexField(label=_l("SHA-256"), regex=r"^[0-9a-fA-F]{64}$", required=False)
 
     def __init__(self, *args, upload: Upload, **kwargs):
         super().__init__(*args, **kwargs)

@@ -31,7 +31,9 @@ class PanelForm(forms.Form):
 
 
 class VersioningForm(PanelForm):
-    status = forms.ChoiceField(choices=[("Enabled", _l("Enabled")), ("Suspended", _l("Suspended"))])
+    status = forms.ChoiceField(
+        label=_l("Versioning"), choices=[("Enabled", _l("Enabled")), ("Suspended", _l("Suspended"))]
+    )
 
 
 class CannedAclForm(PanelForm):
@@ -103,11 +105,12 @@ class PolicyForm(PanelForm):
 
 class PolicyTemplateForm(PanelForm):
     template = forms.ChoiceField(
+        label=_l("Template"),
         choices=[
             ("public-read", _l("Public read")),
             ("referer", _l("Referer allow-list")),
             ("secure-transport", _l("Deny insecure transport")),
-        ]
+        ],
     )
     referers = forms.CharField(
         label=_l("Allowed referers"),
@@ -210,7 +213,7 @@ class CorsRuleForm(PanelForm):
 class IndexForm(PanelForm):
     """Points at one rule of a list (CORS rules), to remove it."""
 
-    index = forms.IntegerField(min_value=0)
+    index = forms.IntegerField(label=_l("Rule"), min_value=0)
 
 
 class LifecycleRuleForm(PanelForm):
@@ -294,7 +297,7 @@ class LifecycleRuleForm(PanelForm):
 
 
 class RuleIdForm(PanelForm):
-    rule_id = forms.CharField(max_length=255)
+    rule_id = forms.CharField(label=_l("Rule ID"), max_length=255)
 
 
 class ListWidget(forms.Widget):
@@ -314,8 +317,8 @@ class ListField(forms.Field):
 class TagsForm(PanelForm):
     """The whole tag set: saving replaces every tag the bucket had."""
 
-    key = ListField(required=False)
-    value = ListField(required=False)
+    key = ListField(label=_l("Key"), required=False)
+    value = ListField(label=_l("Value"), required=False)
 
     def __init__(self, *args, limit: int = 50, **kwargs):
         super().__init__(*args, **kwargs)
