@@ -4,8 +4,9 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
+from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods
 from django_htmx.http import trigger_client_event
 
 from buckets.forms import CreateBucketForm, DeleteBucketForm
@@ -114,16 +115,10 @@ def bucket_delete(request, code, bucket):
     return render(request, "buckets/delete.html", ctx)
 
 
+@require_GET
 def bucket_settings(request, code, bucket):
-    """The settings page: every panel loads itself as a fragment."""
-    endpoint = get_endpoint_for_user(request, code, Level.VIEWER)
-    ctx = {
-        "endpoint": endpoint,
-        "bucket": bucket,
-        "panels": PANELS.values(),
-        "can_manage": can(endpoint, Level.MANAGER),
-    }
-    return render(request, "buckets/settings.html", ctx)
+    """The settings page: the first panel's page, so older links and bookmarks still work."""
+    return bucket_settings_panel(request, code, bucket, slug=next(iter(PANELS)))
 
 
 def _act(request, action: Action, panel: PanelContext, ctx: dict) -> int:
@@ -166,8 +161,11 @@ def bucket_settings_panel(request, code, bucket, slug):
     level = Level.MANAGER if request.method == "POST" else Level.VIEWER
     endpoint = get_endpoint_for_user(request, code, level)
     panel = PanelContext(request, endpoint, bucket)
-    ctx = {"endpoint": endpoint, "bucket": bucket, "panel": definition}
+    ctx = {"endpoint": endpoint, "bucket": bucket, "panel": definition, "panels": PANELS.values()}
     ctx["can_edit"] = can(endpoint, Level.MANAGER)
+    # htmx swaps get the panel alone; a history restore (htmx's cache missed)
+    # replaces the whole body, so it gets the page like a plain request.
+    ctx["fragment"] = bool(request.htmx) and not request.htmx.history_restore_request
     status = 200
     if request.method == "POST":
         if not definition.actions:
@@ -181,8 +179,11 @@ def bucket_settings_panel(request, code, bucket, slug):
     ctx.update(definition.forms(panel, state))
     if panel.typed is not None:
         ctx[action.form_name] = panel.typed
-    template = "buckets/panel.html#panel" if request.htmx else "buckets/panel.html"
+    template = "buckets/panel.html#panel" if ctx["fragment"] else "buckets/panel.html"
     response = render(request, template, ctx, status=status)
+    # One URL answers both the page and the fragment (the side list pushes it
+    # into the history): a browser's cache must keep them apart.
+    patch_vary_headers(response, ["HX-Request"])
     if ctx.get("changed"):
         trigger_client_event(response, "bucketSettingsChanged", {"panel": slug})
     return response
@@ -191,7 +192,7 @@ def bucket_settings_panel(request, code, bucket, slug):
 def _read(definition, panel, ctx) -> dict:
     """The panel's current state, and how it stands: ok / not configured / not supported."""
     try:
-        # Panels load with the page: one attempt, so a failing one says so at once.
+        # A panel loads with its page: one attempt, so a failing one says so at once.
         with s3.single_attempt():
             state = definition.read(panel)
         ctx["status"] = "ok"

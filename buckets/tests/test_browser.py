@@ -4,7 +4,10 @@ import json
 import re
 
 import pytest
+from django.urls import reverse
 from playwright.sync_api import expect
+
+from buckets.panels import PANELS
 
 pytestmark = [pytest.mark.s3, pytest.mark.browser]
 
@@ -21,7 +24,9 @@ def test_manager_creates_configures_and_deletes_bucket(
     page.click("button:has-text('Create bucket')")
     page.wait_for_url(f"**/b/{name}/settings/")
 
-    # Panels load themselves; versioning saves in place.
+    # The side list brings one panel at a time; versioning saves in place.
+    settings = page.get_by_role("navigation", name="Bucket settings")
+    settings.get_by_role("link", name="Versioning").click()
     versioning = page.locator("#panel-versioning")
     versioning.locator("button:has-text('Enable versioning')").click()
     versioning = page.locator("#panel-versioning")
@@ -29,6 +34,7 @@ def test_manager_creates_configures_and_deletes_bucket(
     assert s3_target.client().get_bucket_versioning(Bucket=name)["Status"] == "Enabled"
 
     # A template fills the policy editor through htmx, then it is saved.
+    settings.get_by_role("link", name="Bucket policy").click()
     policy = page.locator("#panel-policy")
     policy.locator("a:has-text('Public read')").click()
     editor = page.locator("#panel-policy textarea[name=policy]")
@@ -39,7 +45,7 @@ def test_manager_creates_configures_and_deletes_bucket(
     stored = json.loads(s3_target.client().get_bucket_policy(Bucket=name)["Policy"])
     assert stored["Statement"][0]["Principal"] in ("*", {"AWS": "*"})
 
-    page.click("a:has-text('Delete bucket')")
+    page.locator(".danger-zone").get_by_role("link", name="Delete bucket").click()
     page.locator("text=The bucket is empty").wait_for()
     page.fill("input[name=confirm_name]", name)
     page.click("button:has-text('Delete bucket')")
@@ -71,7 +77,7 @@ def test_every_button_on_the_settings_and_browse_pages_is_legible(
     s3_target.client().put_object(Bucket=bucket, Key="a.txt", Body=b"a")
     page = browser_login(manager)
     for url in (
-        f"/e/{endpoint.code}/b/{bucket}/settings/",
+        *(reverse(panel.url_name, args=[endpoint.code, bucket]) for panel in PANELS.values()),
         f"/e/{endpoint.code}/b/{bucket}/",
         f"/e/{endpoint.code}/b/{bucket}/object/?key=a.txt",
         f"/e/{endpoint.code}/b/{bucket}/delete/",
@@ -85,7 +91,61 @@ def test_every_button_on_the_settings_and_browse_pages_is_legible(
             label = button.inner_text()
             assert ratio is None or ratio >= 4.5, f"{url}: “{label}” has contrast {ratio:.2f}"
     page.goto(f"/e/{endpoint.code}/b/{bucket}/settings/")
-    assert page.get_by_role("link", name="Delete bucket").is_visible()
+    zone = page.get_by_role("region", name="Danger zone")
+    assert zone.get_by_role("link", name="Delete bucket").is_visible()
+    assert zone.get_by_role("link", name="Empty bucket…").is_visible()
+
+
+def test_the_side_list_swaps_one_panel_pushes_its_url_and_focuses_it(
+    page, browser_login, viewer, endpoint, bucket
+):
+    browser_login(viewer)
+    page.goto(f"/e/{endpoint.code}/b/{bucket}/settings/")
+    settings = page.get_by_role("navigation", name="Bucket settings")
+    expect(settings.locator("[aria-current=page]")).to_have_text("Location")
+    with page.expect_request(lambda r: r.headers.get("hx-request") == "true") as asked:
+        settings.get_by_role("link", name="Lifecycle").click()
+    assert asked.value.url.endswith(f"/b/{bucket}/settings/lifecycle/")
+    page.wait_for_url(f"**/b/{bucket}/settings/lifecycle/")
+    expect(page.locator("section.panel")).to_have_count(1)
+    expect(page.locator("#panel-lifecycle h2")).to_be_focused()
+    expect(settings.locator("[aria-current=page]")).to_have_text("Lifecycle")
+    expect(page).to_have_title(f"{bucket} · Lifecycle")
+    # Back brings the first panel, and its link is the current one again.
+    page.go_back()
+    page.wait_for_url(f"**/b/{bucket}/settings/")
+    page.locator("#panel-location").wait_for()
+    expect(settings.locator("[aria-current=page]")).to_have_text("Location")
+
+
+def test_no_settings_panel_scrolls_sideways_at_phone_width(
+    page, browser_login, manager, endpoint, s3_target, bucket
+):
+    # A rule and a grant, so the panels' tables are there to be too wide.
+    raw = s3_target.client()
+    origin = "https://" + "a-very-long-subdomain." * 6 + "example.com"
+    raw.put_bucket_cors(
+        Bucket=bucket,
+        CORSConfiguration={
+            "CORSRules": [{"AllowedOrigins": [origin], "AllowedMethods": ["GET", "PUT"]}]
+        },
+    )
+    page.set_viewport_size({"width": 390, "height": 844})
+    browser_login(manager)
+    for panel in PANELS.values():
+        page.goto(reverse(panel.url_name, args=[endpoint.code, bucket]))
+        page.locator(f"#panel-{panel.slug}").wait_for()
+        # What the page's content needs (the top bar is the same on every page).
+        width = page.evaluate(
+            "Math.max(document.querySelector('main').scrollWidth,"
+            " document.querySelector('.bucket-settings').getBoundingClientRect().right)"
+        )
+        assert width <= 390, f"{panel.slug}: the content is {width} px wide"
+    # The side list sits above the panel, the danger zone below it.
+    nav = page.get_by_role("navigation", name="Bucket settings").bounding_box()
+    panel = page.locator("section.panel").bounding_box()
+    zone = page.locator(".danger-zone").bounding_box()
+    assert nav["y"] + nav["height"] <= panel["y"] < zone["y"]
 
 
 def test_an_insights_run_started_from_the_bucket_page_ends_in_charts_and_tables(

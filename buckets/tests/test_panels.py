@@ -9,6 +9,7 @@ so and is skipped with that reason.
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -41,25 +42,102 @@ def panel(htmx_client, manager, endpoint, bucket):
     return Panel()
 
 
-def test_settings_page_loads_every_panel_lazily(client_as, viewer, endpoint, bucket):
-    body = client_as(viewer).get(f"/e/{endpoint.code}/b/{bucket}/settings/").content.decode()
-    for slug in [
-        "location",
-        "versioning",
-        "acl",
-        "policy",
-        "cors",
-        "lifecycle",
-        "tagging",
-        "logging",
-        "website",
-        "encryption",
-        "object-lock",
-    ]:
+SLUGS = [
+    "location",
+    "versioning",
+    "acl",
+    "policy",
+    "cors",
+    "lifecycle",
+    "tagging",
+    "logging",
+    "website",
+    "encryption",
+    "object-lock",
+]
+
+
+def side_list(body: str) -> str:
+    found = re.search(r'<nav class="settings-nav"[^>]*>.*?</nav>', body, re.S)
+    assert found, "no side list"
+    return found.group(0)
+
+
+def current_links(nav: str) -> list[str]:
+    return re.findall(r'<a href="([^"]+)"[^>]*aria-current="page"', nav)
+
+
+def test_a_panel_url_renders_the_side_list_with_that_panel_current(
+    client_as, viewer, endpoint, bucket
+):
+    body = client_as(viewer).get(url(endpoint, bucket, "versioning")).content.decode()
+    nav = side_list(body)
+    assert 'aria-label="Bucket settings"' in nav
+    for slug in SLUGS:
         target = url(endpoint, bucket, slug)
-        assert f'hx-get="{target}" hx-trigger="load"' in body
-        assert f'href="{target}"' in body  # works without JavaScript too
-    assert "Delete bucket" not in body  # viewers do not get the button
+        # A real link, which htmx follows by swapping only the panel region.
+        assert (
+            f'<a href="{target}" hx-get="{target}" hx-target="#settings-panel" '
+            'hx-swap="innerHTML" hx-push-url="true"'
+        ) in nav
+    assert current_links(nav) == [url(endpoint, bucket, "versioning")]
+    # One panel at a time, inside the region the links swap.
+    assert re.findall(r'<section id="panel-([^"]+)"', body) == ["versioning"]
+    assert 'id="settings-panel"' in body and 'hx-trigger="load"' not in body
+
+
+def test_the_settings_url_shows_the_first_panel(client_as, viewer, endpoint, bucket):
+    response = client_as(viewer).get(f"/e/{endpoint.code}/b/{bucket}/settings/")
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert re.findall(r'<section id="panel-([^"]+)"', body) == ["location"]
+    assert current_links(side_list(body)) == [url(endpoint, bucket, "location")]
+
+
+def test_htmx_request_for_a_panel_returns_only_the_panel(htmx_client, viewer, endpoint, bucket):
+    response = htmx_client(viewer).get(url(endpoint, bucket, "versioning"))
+    body = response.content.decode()
+    assert 'id="panel-versioning"' in body
+    assert "<html" not in body and "<nav" not in body and "Danger zone" not in body
+    # The swap renames the window, so the pushed history entry is named too.
+    assert f"<title>{bucket} · Versioning</title>" in body
+    # The same URL answers the whole page without htmx: caches must keep them apart.
+    assert "HX-Request" in response["Vary"]
+
+
+def test_a_history_restore_of_a_panel_gets_the_whole_page(htmx_client, viewer, endpoint, bucket):
+    # htmx asks for the page again when its history cache misses, and puts the
+    # answer in place of the whole body.
+    response = htmx_client(viewer).get(
+        url(endpoint, bucket, "versioning"), HTTP_HX_HISTORY_RESTORE_REQUEST="true"
+    )
+    body = response.content.decode()
+    assert "<html" in body and current_links(side_list(body)) == [
+        url(endpoint, bucket, "versioning")
+    ]
+
+
+def test_the_danger_zone_is_there_only_for_those_who_may_manage_the_bucket(
+    client_as, viewer, operator, manager, endpoint, bucket
+):
+    client = client_as(manager)
+    for slug in ("location", "cors"):
+        body = client.get(url(endpoint, bucket, slug)).content.decode()
+        zone = re.search(r'<section class="danger-zone.*?</section>', body, re.S).group(0)
+        assert "Danger zone" in zone
+        assert f'href="/e/{endpoint.code}/b/{bucket}/delete/"' in zone
+        assert "?everything=on" in zone and "Empty bucket…" in zone
+        # Not in the heading any more, beside the link to the objects.
+        assert "Delete bucket" not in body.split('<div class="bucket-settings">')[0]
+    for user in (viewer, operator):
+        body = client_as(user).get(url(endpoint, bucket, "location")).content.decode()
+        assert "Danger zone" not in body and "Delete bucket" not in body
+        assert "Empty bucket" not in body
+
+
+def test_the_settings_page_answers_only_get(client_as, manager, endpoint, bucket):
+    response = client_as(manager).post(f"/e/{endpoint.code}/b/{bucket}/settings/", {"op": "save"})
+    assert response.status_code == 405
 
 
 def test_location_is_read_only(panel, s3_target):

@@ -9,6 +9,24 @@ document.addEventListener("htmx:confirm", function (event) {
   }
 });
 
+// A side list whose links swap one region in place (the bucket settings:
+// nav[data-section-nav] names the region's id). htmx leaves the focus on the
+// clicked link and the old link marked current, so a screen reader would hear
+// nothing change: the clicked link becomes the current one and the focus moves
+// to the new content's heading.
+document.addEventListener("htmx:afterSettle", function (event) {
+  var link = event.detail.requestConfig && event.detail.requestConfig.elt;
+  var nav = link && link.closest ? link.closest("nav[data-section-nav]") : null;
+  if (!nav || event.detail.target.id !== nav.dataset.sectionNav) return;
+  nav.querySelectorAll("[aria-current]").forEach(function (a) { a.removeAttribute("aria-current"); });
+  link.setAttribute("aria-current", "page");
+  var heading = event.detail.target.querySelector("h2");
+  if (heading) {
+    heading.setAttribute("tabindex", "-1");
+    heading.focus();
+  }
+});
+
 // Selecting rows of a listing: "select all on this page", the count of what is
 // selected, and shift-click for a range. The checkboxes belong to the form their
 // `form` attribute names (form[data-selection]); space toggles one, as always.
