@@ -23,17 +23,18 @@ from objects.forms import (
 )
 
 
-def _detail(endpoint, bucket, key):
-    return common.url("detail", endpoint, bucket, key=key)
+def _detail(endpoint, bucket, key, tab=""):
+    """The object's page, on the tab that holds the form that was sent."""
+    return common.url("detail", endpoint, bucket, key=key, tab=tab)
 
 
-def _invalid(request, endpoint, bucket, form):
+def _invalid(request, endpoint, bucket, form, tab=""):
     """A form's errors, back on the object's page: the key is read as posted
     (the form is not valid), and a POST without one is a 404."""
     key = request.POST.get("key", "")
     if not key:
         raise Http404("No key")
-    return common.refused(request, common.form_errors(form), _detail(endpoint, bucket, key))
+    return common.refused(request, common.form_errors(form), _detail(endpoint, bucket, key, tab))
 
 
 @require_POST
@@ -154,10 +155,10 @@ def metadata(request, code, bucket):
     endpoint = get_endpoint_for_user(request, code, Level.OPERATOR)
     form = MetadataForm(request.POST)
     if not form.is_valid():
-        return _invalid(request, endpoint, bucket, form)
+        return _invalid(request, endpoint, bucket, form, "metadata")
     data = form.cleaned_data
     key = data["key"]
-    here = _detail(endpoint, bucket, key)
+    here = _detail(endpoint, bucket, key, "metadata")
     try:
         with audit.audited(
             request, "object.metadata", endpoint=endpoint, bucket=bucket, key=key
@@ -204,9 +205,9 @@ def storage_class(request, code, bucket):
     endpoint = get_endpoint_for_user(request, code, Level.OPERATOR)
     form = StorageClassForm(request.POST, classes=endpoint.preset.storage_classes)
     if not form.is_valid():
-        return _invalid(request, endpoint, bucket, form)
+        return _invalid(request, endpoint, bucket, form, "metadata")
     key, new_class = form.cleaned_data["key"], form.cleaned_data["storage_class"]
-    here = _detail(endpoint, bucket, key)
+    here = _detail(endpoint, bucket, key, "metadata")
     try:
         with audit.audited(
             request,
@@ -239,9 +240,9 @@ def tags(request, code, bucket):
     endpoint = get_endpoint_for_user(request, code, Level.OPERATOR)
     form = TagsForm(request.POST, limit=endpoint.preset.object_tag_limit)
     if not form.is_valid():
-        return _invalid(request, endpoint, bucket, form)
+        return _invalid(request, endpoint, bucket, form, "metadata")
     key, tag_list = form.cleaned_data["key"], form.cleaned_data["tags"]
-    here = _detail(endpoint, bucket, key)
+    here = _detail(endpoint, bucket, key, "metadata")
     try:
         with audit.audited(
             request, "object.tags", endpoint=endpoint, bucket=bucket, key=key
@@ -258,10 +259,10 @@ def acl(request, code, bucket):
     endpoint = get_endpoint_for_user(request, code, Level.OPERATOR)
     form = AclForm(request.POST)
     if not form.is_valid():
-        return _invalid(request, endpoint, bucket, form)
+        return _invalid(request, endpoint, bucket, form, "permissions")
     data = form.cleaned_data
     key = data["key"]
-    here = _detail(endpoint, bucket, key)
+    here = _detail(endpoint, bucket, key, "permissions")
     try:
         with audit.audited(
             request, "object.acl", endpoint=endpoint, bucket=bucket, key=key

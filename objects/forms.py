@@ -99,6 +99,19 @@ class KeyForm(forms.Form):
     version = forms.CharField(required=False)
 
 
+# The tabs of an object's page, in their order; the first is shown by default.
+OBJECT_TABS = [
+    ("overview", _("Overview")),
+    ("metadata", _("Metadata and tags")),
+    ("permissions", _("Permissions")),
+    ("versions", _("Versions")),
+]
+
+
+class ObjectTabForm(forms.Form):
+    tab = forms.ChoiceField(required=False, choices=OBJECT_TABS)
+
+
 class FolderForm(forms.Form):
     prefix = forms.CharField(required=False, strip=False)
     name = forms.CharField(label=_("Folder name"), strip=False)

@@ -30,7 +30,11 @@ def test_the_pages_and_settings_panels_name_every_control(
         (reverse("buckets:insights", args=[code, bucket]), {}),
         (reverse("objects:browse", args=[code, bucket]), {}),
         (reverse("objects:upload", args=[code, bucket]), {}),
+        # The object page shows one tab at a time: each is checked.
         (reverse("objects:detail", args=[code, bucket]), {"key": "a.txt"}),
+        (reverse("objects:detail", args=[code, bucket]), {"key": "a.txt", "tab": "metadata"}),
+        (reverse("objects:detail", args=[code, bucket]), {"key": "a.txt", "tab": "permissions"}),
+        (reverse("objects:detail", args=[code, bucket]), {"key": "a.txt", "tab": "versions"}),
         (reverse("objects:share", args=[code, bucket]), {"key": "a.txt"}),
         (reverse("objects:copy_job", args=[code, bucket]), {"key": "a.txt"}),
         (reverse("objects:bulk_delete", args=[code, bucket]), {"key": "a.txt"}),
@@ -41,7 +45,7 @@ def test_the_pages_and_settings_panels_name_every_control(
     for url, query in pages:
         found = unlabelled_controls(client.get(url, query).content.decode())
         if found:
-            problems[url] = found
+            problems[f"{url} {query}"] = found
     # Each settings panel has a page of its own (the side list and that panel).
     for panel in PANELS.values():
         url = reverse(panel.url_name, args=[code, bucket])

@@ -1,4 +1,5 @@
-"""The object browser in a real browser: folder, preview, share, rename, delete."""
+"""The object browser in a real browser: folder, preview, share, rename, delete,
+and the object page's tabs."""
 
 from __future__ import annotations
 
@@ -38,14 +39,17 @@ def test_browse_preview_share_rename_delete(s3_target, bucket, endpoint, operato
     page.go_back()
     page.wait_for_selector("input[name=target_key]")
     page.fill("input[name=target_key]", "photos/renamed.png")
-    page.check("input[name=move]")
+    # By keyboard: a click right after scrolling can land on the preview frame the
+    # scroll moved away (headless Chromium hit-tests it where it was).
+    page.press("input[name=move]", "Space")
+    assert page.is_checked("input[name=move]")
     page.click("button:text('Copy or move')")
     page.wait_for_selector("text=Moved to")
     assert [o["Key"] for o in raw.list_objects_v2(Bucket=bucket)["Contents"]] == [
         "photos/renamed.png"
     ]
 
-    page.click("button:text('Delete this object')")
+    page.click(".object-summary button.danger")
     page.wait_for_selector("text=photos/renamed.png was deleted.")
     assert "Contents" not in raw.list_objects_v2(Bucket=bucket)
     assert page.locator("#listing").get_attribute("data-upload-drop-zone") is not None
@@ -95,3 +99,39 @@ def test_keys_with_invisible_characters_cannot_pass_for_other_names(
     assert "\u202e" not in page.locator("nav.breadcrumbs").inner_text()
     assert page.title() == "in/rtl[U+202E]gnp.exe"
     assert "(7 B)" in page.content()
+
+
+def test_object_tabs_swap_in_place_keep_their_url_and_fit_a_phone(
+    s3_target, bucket, endpoint, operator, browser_login
+):
+    key = "a-folder-name-with-no-place-to-break-" + "x" * 80 + "/file.txt"
+    s3_target.client().put_object(Bucket=bucket, Key=key, Body=b"x", Metadata={"owner": "alice"})
+    page = browser_login(operator)
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"/e/{endpoint.code}/b/{bucket}/object/?{urlencode({'key': key})}")
+    wide = "document.documentElement.scrollWidth > document.documentElement.clientWidth"
+    assert not page.evaluate(wide)
+    # A marker on the window tells a swap from a page load.
+    page.evaluate("window.sameDocument = true")
+
+    page.click("#tab-metadata")
+    page.wait_for_selector("#tab-panel[aria-labelledby=tab-metadata]")
+    assert page.url.endswith("&tab=metadata")
+    assert page.evaluate("window.sameDocument")
+    assert page.get_attribute("#tab-metadata", "aria-current") == "page"
+    assert page.get_attribute("#tab-overview", "aria-current") is None
+    assert page.evaluate("document.activeElement.id") == "tab-panel"
+    assert "x-amz-meta-owner" in page.inner_text("#tab-panel")
+    assert not page.evaluate(wide)
+
+    page.click("#tab-permissions")
+    page.wait_for_selector("#tab-panel[aria-labelledby=tab-permissions]")
+    assert "FULL_CONTROL" in page.inner_text("#tab-panel")
+    assert not page.evaluate(wide)
+
+    # Back goes to the previous tab; a reload of a tab's URL is the whole page on it.
+    page.go_back()
+    page.wait_for_selector("#tab-metadata[aria-current=page]")
+    page.reload()
+    page.wait_for_selector("#tab-metadata[aria-current=page]")
+    assert page.locator(".object-summary h1").inner_text() == key

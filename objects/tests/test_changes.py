@@ -144,7 +144,8 @@ def test_metadata_edit_replaces_and_keeps_what_was_not_changed(
         Tagging="t=1",
     )
     client = client_as(operator)
-    form = client.get(_url("detail", endpoint, bucket), {"key": "m.txt"}).context["metadata_form"]
+    page = client.get(_url("detail", endpoint, bucket), {"key": "m.txt", "tab": "metadata"})
+    form = page.context["metadata_form"]
     data = {name: form[name].value() or "" for name in form.fields}
     data["cache_control"] = "no-cache"
     data["metadata"] = "keep: yes\nx-amz-meta-New: value"

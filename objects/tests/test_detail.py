@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import urllib.request
+from html import escape
 
 import pytest
 from django.urls import reverse
@@ -22,7 +24,18 @@ def _url(name, endpoint, bucket):
     return reverse(f"objects:{name}", args=[endpoint.code, bucket])
 
 
-def test_detail_shows_headers_metadata_tags_and_acl(s3_target, bucket, endpoint, viewer, client_as):
+def _page(client, endpoint, bucket, key, headers=None, **query):
+    return client.get(_url("detail", endpoint, bucket), {"key": key, **query}, headers=headers)
+
+
+def _current_tab(page: str) -> str:
+    """The slug of the tab link marked as the current page."""
+    return re.search(r'<a [^>]*id="tab-(\w+)"[^>]*aria-current="page"', page).group(1)
+
+
+def test_each_tab_has_its_own_url_and_shows_its_content(
+    s3_target, bucket, endpoint, viewer, client_as
+):
     s3_target.client().put_object(
         Bucket=bucket,
         Key="docs/a.txt",
@@ -34,23 +47,196 @@ def test_detail_shows_headers_metadata_tags_and_acl(s3_target, bucket, endpoint,
         Metadata={"owner": "alice"},
         Tagging="team=blue",
     )
-    response = client_as(viewer).get(_url("detail", endpoint, bucket), {"key": "docs/a.txt"})
+    client = client_as(viewer)
+    shown = {
+        "overview": ("not archived", "text/plain", "Server-side encryption"),
+        "metadata": ("max-age=60", "x-amz-meta-owner", "alice", "team", "blue"),
+        "permissions": ("FULL_CONTROL",),
+        "versions": ("All versions and delete markers of this object",),
+    }
+    for tab, texts in shown.items():
+        response = _page(client, endpoint, bucket, "docs/a.txt", tab=tab)
+        assert response.status_code == 200
+        page = response.content.decode()
+        assert _current_tab(page) == tab
+        assert f'aria-labelledby="tab-{tab}"' in page
+        # The summary is on every tab.
+        assert '<h1 class="key" id="object-name">docs/a.txt</h1>' in page
+        for text in texts:
+            assert text in page, (tab, text)
+        for other, texts in shown.items():
+            if other != tab:
+                assert texts[0] not in page, (tab, texts[0])
+        assert "MD5" not in page
+        # Viewers see no change forms.
+        assert "Save metadata" not in page
+    # The overview is the page's plain URL, as linked from everywhere else.
+    plain = _page(client, endpoint, bucket, "docs/a.txt")
+    assert _current_tab(plain.content.decode()) == "overview"
+    assert plain.context["tabs"][0]["url"].endswith("?key=docs%2Fa.txt")
+
+
+def test_tags_acl_and_versions_are_read_only_on_their_tabs(
+    s3_target, bucket, endpoint, viewer, client_as, monkeypatch
+):
+    from console import s3
+
+    s3_target.client().put_object(Bucket=bucket, Key="a.txt", Body=b"x")
+    calls = []
+
+    def spy(name, real):
+        def call(*args, **kwargs):
+            calls.append(name)
+            return real(*args, **kwargs)
+
+        return call
+
+    for name in ("get_object_tags", "get_object_acl", "list_versions"):
+        monkeypatch.setattr(s3, name, spy(name, getattr(s3, name)))
+    client = client_as(viewer)
+    read = {}
+    for tab in ("overview", "metadata", "permissions", "versions"):
+        calls.clear()
+        assert _page(client, endpoint, bucket, "a.txt", tab=tab).status_code == 200
+        read[tab] = list(calls)
+    assert read == {
+        "overview": [],
+        "metadata": ["get_object_tags"],
+        "permissions": ["get_object_acl"],
+        "versions": ["list_versions"],
+    }
+
+
+def test_htmx_request_for_a_tab_gets_the_tabs_alone_with_the_panel_to_focus(
+    s3_target, bucket, endpoint, viewer, client_as
+):
+    s3_target.client().put_object(Bucket=bucket, Key="a.txt", Body=b"x", Metadata={"k": "v"})
+    client = client_as(viewer)
+    response = _page(
+        client, endpoint, bucket, "a.txt", tab="metadata", headers={"HX-Request": "true"}
+    )
     assert response.status_code == 200
+    part = response.content.decode()
+    assert part.lstrip().startswith('<div class="object-tabs" id="object-tabs">')
+    assert "<html" not in part and "object-summary" not in part
+    assert "x-amz-meta-k" in part and _current_tab(part) == "metadata"
+    assert 'aria-labelledby="tab-metadata" tabindex="-1" autofocus' in part
+    # The same URL gives a page or a fragment: caches keep them apart.
+    assert "HX-Request" in response["Vary"]
+    # Every tab is a real link too, and htmx fetches the same URL and shows it.
+    links = re.findall(
+        r'<a href="([^"]+)" id="tab-\w+" hx-get="([^"]+)"[^>]*hx-push-url="true"', part
+    )
+    assert len(links) == 4 and all(href == get for href, get in links)
+
+    # The whole page takes no focus of its own; going back in history to a page
+    # htmx no longer holds asks for it whole.
+    assert "autofocus" not in _page(client, endpoint, bucket, "a.txt").content.decode()
+    restored = _page(
+        client,
+        endpoint,
+        bucket,
+        "a.txt",
+        tab="metadata",
+        headers={"HX-Request": "true", "HX-History-Restore-Request": "true"},
+    )
+    whole = restored.content.decode()
+    assert "<html" in whole and "object-summary" in whole and "autofocus" not in whole
+
+
+def test_an_unknown_tab_shows_the_overview(s3_target, bucket, endpoint, viewer, client_as):
+    s3_target.client().put_object(Bucket=bucket, Key="a.txt", Body=b"x")
+    client = client_as(viewer)
+    for value in ("nonsense", "<script>alert(1)</script>", "", "METADATA"):
+        response = _page(client, endpoint, bucket, "a.txt", tab=value)
+        assert response.status_code == 200, value
+        assert response.context["tab"] == "overview"
+        assert _current_tab(response.content.decode()) == "overview"
+        assert "<script>alert" not in response.content.decode()
+    # Without a key it stays a 404, whatever the tab.
+    response = client.get(_url("detail", endpoint, bucket), {"tab": "metadata"})
+    assert response.status_code == 404
+
+
+@pytest.mark.parametrize(
+    "form,data,tab",
+    [
+        ("metadata", {"content_type": "text/csv"}, "metadata"),
+        ("storage_class", {"storage_class": "STANDARD_IA"}, "metadata"),
+        ("tags", {"tags": "team=blue"}, "metadata"),
+        ("tags", {"tags": "\n".join(f"k{i}=v" for i in range(11))}, "metadata"),
+        ("acl", {"canned": "private"}, "permissions"),
+    ],
+    ids=["metadata", "storage class", "tags", "refused tags", "acl"],
+)
+def test_a_change_form_sends_back_to_its_tab(
+    s3_target, bucket, endpoint, operator, client_as, form, data, tab
+):
+    s3_target.client().put_object(Bucket=bucket, Key="docs/a.txt", Body=b"x")
+    client = client_as(operator)
+    response = client.post(_url(form, endpoint, bucket), {"key": "docs/a.txt", **data})
+    assert response.status_code == 302
+    assert response["Location"] == f"{_url('detail', endpoint, bucket)}?key=docs%2Fa.txt&tab={tab}"
+    back = client.get(response["Location"])
+    assert back.context["tab"] == tab
+    assert [m.message for m in back.context["messages"]]  # what happened is said there
+
+
+def test_a_copy_lands_on_the_overview_of_the_copy(s3_target, bucket, endpoint, operator, client_as):
+    s3_target.client().put_object(Bucket=bucket, Key="a.txt", Body=b"x")
+    response = client_as(operator).post(
+        _url("copy", endpoint, bucket),
+        {"key": "a.txt", "target_bucket": bucket, "target_key": "b.txt"},
+    )
+    assert response["Location"] == f"{_url('detail', endpoint, bucket)}?key=b.txt"
+
+
+def test_the_summary_shows_size_in_mib_class_date_and_the_actions(
+    s3_target, bucket, endpoint, operator, viewer, client_as
+):
+    s3_target.client().put_object(Bucket=bucket, Key="docs/big.bin", Body=b"\0" * (7 * 2**19))
+    response = _page(client_as(operator), endpoint, bucket, "docs/big.bin", tab="permissions")
     page = response.content.decode()
-    for text in (
-        "text/plain",
-        "max-age=60",
-        "x-amz-meta-owner",
-        "alice",
-        "team",
-        "blue",
-        "FULL_CONTROL",
-        "not archived",
-    ):
-        assert text in page, text
-    assert "MD5" not in page
-    # Viewers see no change forms.
-    assert "Save metadata" not in page
+    summary = page[page.index('class="object-summary"') : page.index('id="object-tabs"')]
+    assert "3.5 MiB" in summary and "STANDARD" in summary
+    assert f"{response.context['head']['LastModified']:%Y-%m-%d}" in summary
+    copy_url = f"{_url('copy_job', endpoint, bucket)}?key=docs%2Fbig.bin&base=docs%2F"
+    assert response.context["copy_url"] == copy_url
+    for action in ("download_url", "share_url", "copy_url"):
+        assert f'href="{escape(response.context[action])}"' in summary, action
+    assert f'action="{_url("delete", endpoint, bucket)}"' in summary
+    assert '<button type="submit" class="danger"' in summary
+    # Nothing to restore on an object that is not archived.
+    assert "Restore…" not in summary
+
+    seen = _page(client_as(viewer), endpoint, bucket, "docs/big.bin").content.decode()
+    assert "3.5 MiB" in seen and "Download" in seen and "Share" in seen
+    assert _url("copy_job", endpoint, bucket) not in seen
+    assert _url("delete", endpoint, bucket) not in seen
+
+
+def test_versions_tab_lists_the_versions_of_this_key_alone(
+    s3_target, bucket, endpoint, viewer, client_as
+):
+    raw = s3_target.client()
+    raw.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    old = raw.put_object(Bucket=bucket, Key="v.txt", Body=b"1")["VersionId"]
+    new = raw.put_object(Bucket=bucket, Key="v.txt", Body=b"22")["VersionId"]
+    raw.put_object(Bucket=bucket, Key="v.txt.bak", Body=b"3")
+    client = client_as(viewer)
+    detail = _url("detail", endpoint, bucket)
+    response = _page(client, endpoint, bucket, "v.txt", tab="versions")
+    listed = [(v["VersionId"], v["url"], v["viewing"]) for v in response.context["versions"]]
+    assert listed == [
+        (new, f"{detail}?key=v.txt", True),
+        (old, f"{detail}?key=v.txt&version={old}", False),
+    ]
+    # An older version's tabs keep its version; its ACL is not the one shown.
+    response = _page(client, endpoint, bucket, "v.txt", version=old, tab="permissions")
+    assert all(f"version={old}" in t["url"] for t in response.context["tabs"])
+    page = response.content.decode()
+    assert "shown for the" in page and "FULL_CONTROL" not in page
+    assert f'href="{detail}?key=v.txt&amp;tab=permissions"' in page
 
 
 def test_multipart_etag_is_never_called_an_md5(s3_target, bucket, endpoint, viewer, client_as):
@@ -207,9 +393,11 @@ def test_viewer_sees_no_change_controls(s3_target, bucket, endpoint, viewer, cli
     client = client_as(viewer)
     listing = client.get(_url("browse", endpoint, bucket)).content.decode()
     assert "Delete" not in listing and "New folder" not in listing
-    detail = client.get(_url("detail", endpoint, bucket), {"key": "a.txt"}).content.decode()
-    for text in ("Copy or move", "Save metadata", "Save tags", "Save ACL", "Delete this object"):
-        assert text not in detail
+    for tab in ("overview", "metadata", "permissions", "versions"):
+        detail = _page(client, endpoint, bucket, "a.txt", tab=tab).content.decode()
+        for text in ("Copy or move", "Save metadata", "Change storage class", "Save tags"):
+            assert text not in detail, (tab, text)
+        assert "Save ACL" not in detail and _url("delete", endpoint, bucket) not in detail
 
 
 TAGGING_XML = (
@@ -233,15 +421,20 @@ def test_failing_acl_is_read_once_and_said_unavailable_once(admin_user, client_a
         endpoint.access_key_id = "demo"
         endpoint.set_secret_key("demo")
         endpoint.save()
-        response = client_as(admin_user).get(_url("detail", endpoint, "demo"), {"key": "big.bin"})
+        client = client_as(admin_user)
+        response = _page(client, endpoint, "demo", "big.bin", tab="permissions")
         acl_requests = [hit for hit in server.hits if hit.endswith("?acl")]
+        # The other tabs do not ask for the ACL at all.
+        metadata = _page(client, endpoint, "demo", "big.bin", tab="metadata")
+        assert [hit for hit in server.hits if hit.endswith("?acl")] == acl_requests
     page = response.content.decode()
     assert response.status_code == 200
     assert acl_requests == ["GET /demo/big.bin?acl"]
     assert page.count("The access control list of this object is unavailable right now.") == 1
     assert page.count("s3-error") == 1 and page.count("internal error (HTTP 500)") == 1
     # What could not be read is not offered for editing either.
-    assert "Save ACL" not in page and "Save tags" in page
+    assert "Save ACL" not in page
+    assert metadata.status_code == 200 and "Save tags" in metadata.content.decode()
 
 
 def test_every_control_of_the_object_page_has_a_name_and_its_help_exists(
@@ -250,7 +443,13 @@ def test_every_control_of_the_object_page_has_a_name_and_its_help_exists(
     from console.tests.test_accessibility import unlabelled_controls
 
     s3_target.client().put_object(Bucket=bucket, Key="a.txt", Body=b"x", Tagging="k=v")
-    url = reverse("objects:detail", args=[endpoint.code, bucket])
-    body = client_as(manager).get(url, {"key": "a.txt"}).content.decode()
-    assert "Edit tags" in body and "Change storage class" in body
-    assert unlabelled_controls(body) == []
+    client = client_as(manager)
+    bodies = {
+        tab: _page(client, endpoint, bucket, "a.txt", tab=tab).content.decode()
+        for tab in ("overview", "metadata", "permissions", "versions")
+    }
+    assert "Edit tags" in bodies["metadata"] and "Change storage class" in bodies["metadata"]
+    assert "Save ACL" in bodies["permissions"] and "Copy or move" in bodies["overview"]
+    assert {tab: unlabelled_controls(body) for tab, body in bodies.items()} == {
+        tab: [] for tab in bodies
+    }

@@ -23,6 +23,17 @@ CASES = [
     Case("objects:browse", "viewer", kwargs=_b),
     Case("objects:jump", "viewer", kwargs=_b, query=lambda ctx: {"to": ctx.key}),
     Case("objects:detail", "viewer", kwargs=_b, query=_key),
+    # The object page's other tabs read more (tags, ACL, versions): each is checked.
+    *[
+        Case(
+            "objects:detail",
+            "viewer",
+            kwargs=_b,
+            query=lambda ctx, tab=tab: {"key": ctx.key, "tab": tab},
+            label=f"{tab} tab",
+        )
+        for tab in ("metadata", "permissions", "versions")
+    ],
     Case("objects:download", "viewer", kwargs=_b, query=_key),
     Case("objects:preview", "viewer", kwargs=_b, query=_key),
     Case("objects:share", "viewer", kwargs=_b, query=_key),
