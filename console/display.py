@@ -2,7 +2,8 @@
 
 Sizes use binary units (KiB, MiB, GiB) everywhere; the upload module in the
 browser counts the same way, so a file reads the same size in the upload panel,
-the listing and the job card.
+the listing and the job card. Their numbers follow the active language ("1.5 KiB",
+or "1,5 KiB" where a comma separates decimals), as Django formats numbers.
 
 Object keys may hold characters that are invisible or that reorder the text
 around them (a right-to-left override makes "rtl\u202egnp.exe" read as
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import unicodedata
 
+from django.utils.formats import number_format
 from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 
@@ -31,7 +33,10 @@ def human_size(size: int | float | None) -> str:
     value = float(size or 0)
     for unit in UNITS:
         if abs(value) < 1024 or unit == UNITS[-1]:
-            return f"{int(value)} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+            if unit == "B":
+                return f"{int(value)} B"
+            # Rounded here: number_format cuts decimals off rather than rounding.
+            return f"{number_format(f'{value:.1f}', decimal_pos=1)} {unit}"
         value /= 1024
     return f"{size} B"
 

@@ -8,7 +8,9 @@ from urllib.parse import quote_plus
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import number_format
 from django.utils.http import urlencode
+from django.utils.translation import ngettext
 
 from console import s3
 from console.access import can, get_endpoint_for_user
@@ -68,6 +70,13 @@ def _when(moment) -> str:
     if moment is None:
         return ""
     return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _bytes(size: int) -> str:
+    """The exact size in words, for the title beside the binary one: "2,048 bytes"."""
+    return ngettext("%(n)s byte", "%(n)s bytes", size) % {
+        "n": number_format(size, force_grouping=True)
+    }
 
 
 def _trim(back: list[str]) -> list[str]:
@@ -136,6 +145,7 @@ def _rows(page, prefix, archive_classes, sort):
             "name": item["Key"][len(prefix) :],
             "size": item.get("Size", 0),
             "size_h": human_size(item.get("Size", 0)),
+            "size_exact": _bytes(item.get("Size", 0)),
             "modified": item.get("LastModified"),
             "modified_s": _when(item.get("LastModified")),
             "storage_class": item.get("StorageClass", "STANDARD"),
@@ -157,17 +167,30 @@ def _view_options(opts) -> dict:
 
 
 def _link_rows(rows, endpoint, bucket, opts):
+    """Each row's links: its page, and the actions of its menu.
+
+    Copy and delete lead to the same review the selection's buttons lead to, with
+    this one row selected (a GET that starts nothing); copies keep the folder's
+    relative names, as a selection made here does (`base`)."""
     # reverse() once per page, then only the query changes (up to 1000 rows).
-    browse_base = reverse("objects:browse", args=[endpoint.code, bucket])
-    delete_base = reverse("objects:bulk_delete", args=[endpoint.code, bucket])
-    detail_base = reverse("objects:detail", args=[endpoint.code, bucket])
+    base = {
+        name: reverse(f"objects:{name}", args=[endpoint.code, bucket])
+        for name in ("browse", "bulk_delete", "copy_job", "detail", "download", "share")
+    }
+    here = quote_plus(opts["prefix"], safe="")
     keep = {k: v for k, v in _view_options(opts).items() if v}
     for row in rows:
+        quoted = quote_plus(row["key"], safe="")
         if row["kind"] == "folder":
-            row["url"] = f"{browse_base}?{urlencode({'prefix': row['key'], **keep})}"
-            row["delete_url"] = f"{delete_base}?prefix={quote_plus(row['key'], safe='')}"
+            row["url"] = f"{base['browse']}?{urlencode({'prefix': row['key'], **keep})}"
+            row["delete_url"] = f"{base['bulk_delete']}?prefix={quoted}"
+            row["copy_url"] = f"{base['copy_job']}?prefix={quoted}&base={here}"
         else:
-            row["url"] = f"{detail_base}?key={quote_plus(row['key'], safe='')}"
+            row["url"] = f"{base['detail']}?key={quoted}"
+            row["download_url"] = f"{base['download']}?key={quoted}"
+            row["share_url"] = f"{base['share']}?key={quoted}"
+            row["delete_url"] = f"{base['bulk_delete']}?key={quoted}"
+            row["copy_url"] = f"{base['copy_job']}?key={quoted}&base={here}"
 
 
 def _page_links(ctx, endpoint, bucket, opts, next_token):

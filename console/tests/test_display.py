@@ -11,6 +11,18 @@ def test_sizes_are_in_binary_units():
     assert human_size(5 * 1024**3) == "5.0 GiB"
 
 
+def test_sizes_write_their_numbers_as_the_active_language_does():
+    from django.utils import translation
+
+    with translation.override("de"):  # a comma separates decimals in German
+        assert human_size(1536) == "1,5 KiB"
+        assert human_size(1023) == "1023 B"
+    with translation.override("zh-hans"):
+        assert human_size(1536) == "1.5 KiB"
+    # Rounded, not cut off: 1.96 KiB reads 2.0 KiB.
+    assert human_size(int(1.96 * 1024)) == "2.0 KiB"
+
+
 def test_bidi_controls_and_invisible_characters_are_marked_and_the_rest_escaped():
     html = visible_html("<b>rtl\u202egnp.exe\u200b\t\x00")
     assert html.startswith("&lt;b&gt;rtl")

@@ -27,3 +27,15 @@ def test_list_buckets_error_is_words_not_500(client_as, viewer, endpoint):
     response = client_as(viewer).get(f"/e/{endpoint.code}/")
     assert response.status_code == 200
     assert "ConnectionRefused" in response.content.decode()
+
+
+def test_pages_name_the_bucket_favicon(client):
+    from xml.etree import ElementTree
+
+    from django.conf import settings
+    from django.templatetags.static import static
+
+    page = client.get("/login/").content.decode()
+    assert f'<link rel="icon" href="{static("favicon.svg")}" type="image/svg+xml">' in page
+    icon = ElementTree.parse(settings.BASE_DIR / "static" / "favicon.svg").getroot()
+    assert icon.tag == "{http://www.w3.org/2000/svg}svg"

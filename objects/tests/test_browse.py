@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import html
+import re
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from django.urls import reverse
+from django.utils.http import urlencode
 
 from console import s3
 
@@ -181,3 +184,97 @@ def test_a_page_url_alone_leads_back(s3_target, bucket, endpoint, viewer, client
     assert [r["key"] for r in second.context["rows"]] == [f"k{i:02d}" for i in range(10, 15)]
     back = fresh.get(second.context["prev_url"])
     assert [r["key"] for r in back.context["rows"]] == [f"k{i:02d}" for i in range(10)]
+
+
+def _menus(page: str) -> dict[str, list[tuple[str, str]]]:
+    """Each row menu of a listing: its button's name -> the (text, href) of its links."""
+    found = {}
+    for label, body in re.findall(
+        r'<details class="row-menu"[^>]*><summary aria-label="([^"]*)">⋯</summary>(.*?)</details>',
+        page,
+        re.S,
+    ):
+        links = re.findall(r'<a href="([^"]*)"[^>]*>([^<]*)</a>', body)
+        found[html.unescape(label)] = [(text, html.unescape(href)) for href, text in links]
+    return found
+
+
+def test_each_row_has_a_menu_with_download_share_copy_and_delete(
+    s3_target, bucket, endpoint, operator, client_as
+):
+    raw = s3_target.client()
+    raw.put_object(Bucket=bucket, Key="in/a b+c.txt", Body=b"x")
+    raw.put_object(Bucket=bucket, Key="in/sub/d.txt", Body=b"x")
+    url = reverse("objects:browse", args=[endpoint.code, bucket])
+    page = client_as(operator).get(url, {"prefix": "in/"}).content.decode()
+
+    def at(name, **query):
+        return f"{reverse(f'objects:{name}', args=[endpoint.code, bucket])}?{urlencode(query)}"
+
+    menus = _menus(page)
+    assert menus["Actions for in/a b+c.txt"] == [
+        ("Download", at("download", key="in/a b+c.txt")),
+        ("Share", at("share", key="in/a b+c.txt")),
+        ("Copy or move…", at("copy_job", key="in/a b+c.txt", base="in/")),
+        ("Delete…", at("bulk_delete", key="in/a b+c.txt")),
+    ]
+    # A folder can be copied or deleted (with everything under it), not downloaded.
+    assert menus["Actions for in/sub/"] == [
+        ("Copy or move…", at("copy_job", prefix="in/sub/", base="in/")),
+        ("Delete…", at("bulk_delete", prefix="in/sub/")),
+    ]
+
+
+def test_the_row_menu_leads_to_a_review_and_deletes_nothing_by_itself(
+    s3_target, bucket, endpoint, operator, client_as
+):
+    s3_target.client().put_object(Bucket=bucket, Key="in/a.txt", Body=b"x")
+    client = client_as(operator)
+    page = client.get(reverse("objects:browse", args=[endpoint.code, bucket]), {"prefix": "in/"})
+    menu = _menus(page.content.decode())["Actions for in/a.txt"]
+    links = dict(menu)
+    review = client.get(links["Delete…"])
+    assert review.status_code == 200 and review.context["plan"].keys == ["in/a.txt"]
+    copy = client.get(links["Copy or move…"], HTTP_HX_REQUEST="true")
+    assert copy.status_code == 200 and 'name="key" value="in/a.txt"' in copy.content.decode()
+    assert "Contents" in s3_target.client().list_objects_v2(Bucket=bucket)
+
+
+def test_viewers_row_menu_holds_only_download_and_share(
+    s3_target, bucket, endpoint, viewer, client_as
+):
+    raw = s3_target.client()
+    raw.put_object(Bucket=bucket, Key="a.txt", Body=b"x")
+    raw.put_object(Bucket=bucket, Key="sub/b.txt", Body=b"x")
+    page = client_as(viewer).get(reverse("objects:browse", args=[endpoint.code, bucket]))
+    menus = _menus(page.content.decode())
+    assert [text for text, _href in menus["Actions for a.txt"]] == ["Download", "Share"]
+    assert "Actions for sub/" not in menus  # nothing a viewer may do to a folder
+    endpoint.share_links = False
+    endpoint.save()
+    page = client_as(viewer).get(reverse("objects:browse", args=[endpoint.code, bucket]))
+    assert [t for t, _h in _menus(page.content.decode())["Actions for a.txt"]] == ["Download"]
+
+
+def test_the_listing_offers_one_upload_control(bucket, endpoint, operator, client_as):
+    url = reverse("objects:browse", args=[endpoint.code, bucket])
+    page = client_as(operator).get(url, {"prefix": "in/"}).content.decode()
+    # The folded panel's button in the toolbar; no second way to the upload page.
+    toolbar = page[page.index('<div class="toolbar">') : page.index('<form id="bulk"')]
+    assert toolbar.count('<details class="upload-here">') == 1
+    assert page.count("data-upload-target") == 1
+    assert reverse("objects:upload", args=[endpoint.code, bucket]) not in page
+    assert re.findall(r"<summary[^>]*>([^<]*)</summary>", toolbar) == ["Upload", "Upload options"]
+
+
+def test_sizes_are_binary_with_the_exact_bytes_beside_and_dates_on_one_line(
+    s3_target, bucket, endpoint, viewer, client_as
+):
+    s3_target.client().put_object(Bucket=bucket, Key="big.bin", Body=b"x" * (3 * 1024 * 512))
+    response = client_as(viewer).get(reverse("objects:browse", args=[endpoint.code, bucket]))
+    page = response.content.decode()
+    assert '<td class="size" title="1,572,864 bytes">1.5 MiB</td>' in page
+    assert not re.search(r"\d ?[KMGT]B\b", page)  # never decimal-looking units
+    modified = response.context["rows"][0]["modified_s"]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", modified)
+    assert f'<td class="date">{modified}</td>' in page

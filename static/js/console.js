@@ -77,3 +77,25 @@ document.addEventListener("htmx:afterSettle", function (event) {
   document.addEventListener("htmx:afterSettle", updateAll);
   updateAll();
 })();
+
+// Row menus of a listing (details.row-menu) open and close without script; this
+// only closes an open one when the click lands elsewhere or Escape is pressed, as
+// a menu does, and hands the focus back to its button.
+(function () {
+  function closeMenus(except) {
+    document.querySelectorAll("details.row-menu[open]").forEach(function (menu) {
+      if (menu !== except) menu.open = false;
+    });
+  }
+  document.addEventListener("click", function (event) {
+    var menu = event.target.closest ? event.target.closest("details.row-menu") : null;
+    // A click on one of its actions closes the menu too (htmx may keep the page).
+    closeMenus(menu && !event.target.closest("a") ? menu : null);
+  });
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape") return;
+    var menu = document.activeElement && document.activeElement.closest("details.row-menu[open]");
+    closeMenus(null);
+    if (menu) menu.querySelector("summary").focus();
+  });
+})();

@@ -56,6 +56,9 @@
     }
   }
 
+  // Binary units, with the decimal separator of the page's language (from the
+  // console's JavaScript catalogue), as the pages write sizes: "1.5 MiB".
+  var DECIMAL = (window.get_format && window.get_format("DECIMAL_SEPARATOR")) || ".";
   function formatBytes(n) {
     var units = ["B", "KiB", "MiB", "GiB", "TiB"];
     var i = 0;
@@ -63,7 +66,7 @@
       n /= 1024;
       i += 1;
     }
-    return (i ? n.toFixed(1) : String(Math.round(n))) + " " + units[i];
+    return (i ? n.toFixed(1).replace(".", DECIMAL) : String(Math.round(n))) + " " + units[i];
   }
 
   function formatSeconds(s) {
