@@ -13,7 +13,7 @@ import re
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _l
+from django.utils.translation import gettext_lazy
 
 from console.providers import Provider
 from objects.forms import CANNED_ACLS, PrefixField, canned_acl_choices
@@ -57,22 +57,25 @@ def bucket_name_errors(name: str, provider: str = "") -> list[str]:
 
 
 class CreateBucketForm(forms.Form):
-    name = forms.CharField(label=_l("Name"), max_length=200, strip=True)
+    name = forms.CharField(label=gettext_lazy("Name"), max_length=200, strip=True)
     acl = forms.ChoiceField(
-        label=_l("Access (canned ACL)"),
-        choices=canned_acl_choices(BUCKET_CANNED_ACLS, blank=_l("provider default (private)")),
+        label=gettext_lazy("Access (canned ACL)"),
+        choices=canned_acl_choices(
+            BUCKET_CANNED_ACLS, blank=gettext_lazy("provider default (private)")
+        ),
         required=False,
     )
     region = forms.CharField(
-        label=_l("Region (location constraint)"),
+        label=gettext_lazy("Region (location constraint)"),
         required=False,
         max_length=64,
-        help_text=_l("Leave empty for the endpoint's own region."),
+        help_text=gettext_lazy("Leave empty for the endpoint's own region."),
     )
     object_lock = forms.BooleanField(
-        label=_l("Enable object lock (needs versioning; cannot be turned off)"), required=False
+        label=gettext_lazy("Enable object lock (needs versioning; cannot be turned off)"),
+        required=False,
     )
-    versioning = forms.BooleanField(label=_l("Enable versioning"), required=False)
+    versioning = forms.BooleanField(label=gettext_lazy("Enable versioning"), required=False)
 
     def __init__(self, *args, endpoint, **kwargs):
         super().__init__(*args, **kwargs)
@@ -105,7 +108,9 @@ class CreateBucketForm(forms.Form):
 
 
 class DeleteBucketForm(forms.Form):
-    confirm_name = forms.CharField(label=_l("Type the bucket name to confirm"), max_length=255)
+    confirm_name = forms.CharField(
+        label=gettext_lazy("Type the bucket name to confirm"), max_length=255
+    )
 
     def __init__(self, *args, bucket, **kwargs):
         super().__init__(*args, **kwargs)
@@ -121,4 +126,4 @@ class DeleteBucketForm(forms.Form):
 class InsightsForm(forms.Form):
     """Which part of a bucket an insights page shows or a run counts."""
 
-    prefix = PrefixField(label=_l("Prefix (empty for the whole bucket)"))
+    prefix = PrefixField(label=gettext_lazy("Prefix (empty for the whole bucket)"))

@@ -75,7 +75,7 @@ class EndpointForm(forms.ModelForm):
         label=_("Session token expires at"),
         required=False,
         widget=forms.DateTimeInput(
-            format="%Y-%m-%d %H:%M", attrs={"placeholder": "2030-01-31 18:00 or 1896112800"}
+            format="%Y-%m-%d %H:%M", attrs={"placeholder": _("2030-01-31 18:00 or 1896112800")}
         ),
     )
 

@@ -90,6 +90,9 @@ def job_detail(request, code):
         # The kind's own section of the page, refreshing itself.
         return render(request, section, context)
     if request.htmx:
+        # The answer that shows a job's end also says so in the page's live
+        # region (base.html), which a screen reader reads out.
+        context["announce"] = job.finished
         response = render(request, "console/_job_card.html", context)
         if job.finished:
             # The card that shows the end of a job also tells the page: a listing

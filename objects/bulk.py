@@ -27,6 +27,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from console import jobs, s3
 from console.models import Job, JobBatch, JobError
@@ -82,7 +83,9 @@ class Plan(InParams):
         parts = [*self.keys, *self.prefixes]
         if len(parts) == 1:
             return parts[0]
-        return _("%(n)d selected items") % {"n": len(parts)}
+        return ngettext("%(n)d selected item", "%(n)d selected items", len(parts)) % {
+            "n": len(parts)
+        }
 
 
 def _item(entry: dict, version: bool) -> dict:

@@ -79,15 +79,21 @@ class PrefixField(forms.CharField):
 
 
 class BrowseForm(forms.Form):
-    prefix = PrefixField()
-    token = forms.CharField(required=False, strip=False)
-    back = ListField(required=False)
-    size = forms.TypedChoiceField(
-        required=False, coerce=int, choices=[(n, n) for n in PAGE_SIZES], empty_value=200
+    prefix = PrefixField(
+        label=_("Folder"),
     )
-    sort = forms.ChoiceField(required=False, choices=[(s, s) for s in SORTS])
-    etag = forms.BooleanField(required=False)
-    filter = forms.CharField(required=False, strip=False)
+    token = forms.CharField(label=_("Page token"), required=False, strip=False)
+    back = ListField(label=_("Earlier pages"), required=False)
+    size = forms.TypedChoiceField(
+        label=_("Per page"),
+        required=False,
+        coerce=int,
+        choices=[(n, n) for n in PAGE_SIZES],
+        empty_value=200,
+    )
+    sort = forms.ChoiceField(label=_("Sort by"), required=False, choices=[(s, s) for s in SORTS])
+    etag = forms.BooleanField(label=_("Show ETags"), required=False)
+    filter = forms.CharField(label=_("Filter"), required=False, strip=False)
 
 
 class JumpForm(forms.Form):
@@ -95,8 +101,10 @@ class JumpForm(forms.Form):
 
 
 class KeyForm(forms.Form):
-    key = KeyField()
-    version = forms.CharField(required=False)
+    key = KeyField(
+        label=_("Key"),
+    )
+    version = forms.CharField(label=_("Version"), required=False)
 
 
 # The tabs of an object's page, in their order; the first is shown by default.
@@ -109,11 +117,11 @@ OBJECT_TABS = [
 
 
 class ObjectTabForm(forms.Form):
-    tab = forms.ChoiceField(required=False, choices=OBJECT_TABS)
+    tab = forms.ChoiceField(label=_("Tab"), required=False, choices=OBJECT_TABS)
 
 
 class FolderForm(forms.Form):
-    prefix = forms.CharField(required=False, strip=False)
+    prefix = forms.CharField(label=_("Prefix"), required=False, strip=False)
     name = forms.CharField(label=_("Folder name"), strip=False)
 
     def clean_name(self):
@@ -145,10 +153,16 @@ class ExpiryField(forms.IntegerField):
         super().__init__(**kwargs)
 
 
+# Restore tiers in words; the S3 name stays beside them, as the providers' consoles show it.
+TIER_NAMES = {"Expedited": _("Expedited"), "Standard": _("Standard"), "Bulk": _("Bulk")}
+
+
 class ShareForm(forms.Form):
     key = KeyField(widget=forms.HiddenInput)
     method = forms.ChoiceField(
-        choices=[("GET", _("Download (GET)")), ("PUT", _("Upload (PUT)"))], initial="GET"
+        label=_("Method"),
+        choices=[("GET", _("Download (GET)")), ("PUT", _("Upload (PUT)"))],
+        initial="GET",
     )
     expires = ExpiryField()
 
@@ -210,7 +224,7 @@ class MetadataField(forms.CharField):
     The rules are S3's own, checked here so that a refusal costs no request and
     an upload and an edit accept the same text: names of a-z 0-9 - _ . (typed in
     any case, with or without the x-amz-meta- prefix), each once; printable ASCII
-    values, since they travel as HTTP headers; 2 KB for all of it together.
+    values, since they travel as HTTP headers; 2 KiB for all of it together.
     """
 
     def __init__(self, **kwargs):
@@ -251,7 +265,7 @@ class MetadataField(forms.CharField):
         size = sum(len(name.encode()) + len(value.encode()) for name, value in metadata.items())
         if size > METADATA_MAX_BYTES:
             raise forms.ValidationError(
-                _("Metadata is 2 KB at most, names and values together; this is %(size)d bytes.")
+                _("Metadata is 2 KiB at most, names and values together; this is %(size)d bytes.")
                 % {"size": size}
             )
         return metadata
@@ -382,27 +396,33 @@ def grants_as_text(grants: list[dict]) -> str:
 
 
 class VersionsForm(forms.Form):
-    key = KeyField(required=False)
-    prefix = forms.CharField(required=False, strip=False)
-    key_marker = forms.CharField(required=False, strip=False)
-    version_marker = forms.CharField(required=False)
+    key = KeyField(label=_("Key"), required=False)
+    prefix = forms.CharField(label=_("Prefix"), required=False, strip=False)
+    key_marker = forms.CharField(label=_("Key marker"), required=False, strip=False)
+    version_marker = forms.CharField(label=_("Version marker"), required=False)
 
 
 class MultipartListForm(forms.Form):
-    key_marker = forms.CharField(required=False, strip=False)
-    upload_marker = forms.CharField(required=False)
+    key_marker = forms.CharField(label=_("Key marker"), required=False, strip=False)
+    upload_marker = forms.CharField(label=_("Upload marker"), required=False)
 
 
 class PartsForm(forms.Form):
-    key = KeyField()
-    upload_id = forms.CharField()
-    part_marker = forms.IntegerField(required=False, min_value=0)
+    key = KeyField(
+        label=_("Key"),
+    )
+    upload_id = forms.CharField(
+        label=_("Upload ID"),
+    )
+    part_marker = forms.IntegerField(label=_("Part marker"), required=False, min_value=0)
 
 
 class AbortForm(forms.Form):
     """`item` holds one JSON pair [key, upload id] per selected upload."""
 
-    item = ListField()
+    item = ListField(
+        label=_("Item"),
+    )
 
     def clean_item(self):
         import json
@@ -455,10 +475,10 @@ class BulkDeleteForm(forms.Form):
         ("current", _("Current versions only")),
         ("all", _("Every version and delete marker")),
     ]
-    key = KeyListField(required=False)
-    prefix = PrefixListField(required=False)
-    everything = forms.BooleanField(required=False)
-    delete_bucket = forms.BooleanField(required=False)
+    key = KeyListField(label=_("Keys"), required=False)
+    prefix = PrefixListField(label=_("Folders"), required=False)
+    everything = forms.BooleanField(label=_("The whole bucket"), required=False)
+    delete_bucket = forms.BooleanField(label=_("Delete the bucket too"), required=False)
     versions = forms.ChoiceField(
         choices=VERSION_CHOICES, required=False, label=_("What goes"), widget=forms.RadioSelect
     )
@@ -468,7 +488,7 @@ class BulkDeleteForm(forms.Form):
     confirm_name = forms.CharField(required=False, strip=False, label=_("Type the bucket name"))
     # The dry run's figures, signed by the server (see bulk_views.review).
     counted = forms.CharField(required=False, widget=forms.HiddenInput)
-    start = forms.BooleanField(required=False)
+    start = forms.BooleanField(label=_("Start"), required=False)
 
     def clean(self):
         data = super().clean()
@@ -500,9 +520,9 @@ class CopyJobForm(forms.Form):
         ("skip", _("Skip the object")),
         ("different", _("Overwrite only when different (size and ETag)")),
     ]
-    key = KeyListField(required=False)
-    prefix = PrefixListField(required=False)
-    base = forms.CharField(required=False, strip=False, max_length=1024)
+    key = KeyListField(label=_("Keys"), required=False)
+    prefix = PrefixListField(label=_("Folders"), required=False)
+    base = forms.CharField(label=_("Base folder"), required=False, strip=False, max_length=1024)
     dest_endpoint = forms.ChoiceField(label=_("Endpoint"), choices=())
     dest_bucket = forms.CharField(label=_("Bucket"), max_length=255)
     dest_prefix = forms.CharField(
@@ -519,7 +539,7 @@ class CopyJobForm(forms.Form):
         choices=ON_EXISTS, initial="overwrite", label=_("When the destination exists")
     )
     storage_class = forms.CharField(required=False, max_length=64, label=_("Storage class"))
-    start = forms.BooleanField(required=False)
+    start = forms.BooleanField(label=_("Start"), required=False)
 
     def __init__(self, *args, endpoints=(), **kwargs):
         super().__init__(*args, **kwargs)
@@ -556,13 +576,13 @@ class RestoreForm(forms.Form):
     no tiers gets none: the request then leaves the tier to the provider.
     """
 
-    key = KeyListField(required=False)
-    prefix = PrefixListField(required=False)
+    key = KeyListField(label=_("Keys"), required=False)
+    prefix = PrefixListField(label=_("Folders"), required=False)
     days = forms.IntegerField(required=False, label=_("Keep the restored copy for (days)"))
     # A CharField with the tiers as its widget's choices: clean_tier refuses
     # anything else in words that name the provider's tiers.
     tier = forms.CharField(required=False, label=_("Tier"), widget=forms.RadioSelect)
-    start = forms.BooleanField(required=False)
+    start = forms.BooleanField(label=_("Start"), required=False)
 
     def __init__(self, *args, preset, **kwargs):
         super().__init__(*args, **kwargs)
@@ -577,7 +597,13 @@ class RestoreForm(forms.Form):
     @property
     def tier_choices(self) -> list[tuple[str, str]]:
         """(tier, "Tier (expected duration)") for each tier the provider offers."""
-        return [(name, f"{name} ({duration})") for name, duration in self.preset.restore_tiers]
+        return [
+            (
+                name,
+                _("%(tier)s (%(duration)s)") % {"tier": TIER_NAMES.get(name, name), "duration": d},
+            )
+            for name, d in self.preset.restore_tiers
+        ]
 
     @property
     def tier_names(self) -> list[str]:
@@ -630,8 +656,8 @@ class RestoreForm(forms.Form):
 class RestoreItemsForm(forms.Form):
     """Which of a restore job's objects its page lists: a state, a page."""
 
-    state = forms.ChoiceField(required=False, choices=())
-    page = forms.IntegerField(required=False, min_value=1, max_value=10**9)
+    state = forms.ChoiceField(label=_("State"), required=False, choices=())
+    page = forms.IntegerField(label=_("Page"), required=False, min_value=1, max_value=10**9)
 
     def __init__(self, *args, **kwargs):
         from objects.models import RestoreItem

@@ -13,7 +13,7 @@ import mimetypes
 from django import forms
 from django.conf import settings
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _l
+from django.utils.translation import gettext_lazy
 
 from objects.forms import HeaderField, MetadataField, TagsField, canned_acl_choices
 from objects.models import Upload
@@ -37,42 +37,49 @@ def chunk_size_for(size: int) -> int:
 
 
 class PrefixForm(forms.Form):
-    prefix = forms.CharField(label=_l("Folder"), required=False, max_length=1024, strip=False)
+    prefix = forms.CharField(
+        label=gettext_lazy("Folder"), required=False, max_length=1024, strip=False
+    )
 
 
 class UploadForm(forms.Form):
     """One file of an upload: where it goes and how it is stored."""
 
-    prefix = forms.CharField(label=_l("Folder"), required=False, max_length=1024, strip=False)
-    path = forms.CharField(
-        label=_l("Path"), max_length=1024, strip=False, help_text=_l("File name or folder path")
+    prefix = forms.CharField(
+        label=gettext_lazy("Folder"), required=False, max_length=1024, strip=False
     )
-    size = forms.IntegerField(label=_l("Size"), min_value=0, max_value=MAX_OBJECT)
-    content_type = HeaderField(label=_l("Content type"), required=False, max_length=255)
-    storage_class = forms.ChoiceField(label=_l("Storage class"), required=False)
+    path = forms.CharField(
+        label=gettext_lazy("Path"),
+        max_length=1024,
+        strip=False,
+        help_text=gettext_lazy("File name or folder path"),
+    )
+    size = forms.IntegerField(label=gettext_lazy("Size"), min_value=0, max_value=MAX_OBJECT)
+    content_type = HeaderField(label=gettext_lazy("Content type"), required=False, max_length=255)
+    storage_class = forms.ChoiceField(label=gettext_lazy("Storage class"), required=False)
     acl = forms.ChoiceField(
         required=False,
-        choices=canned_acl_choices(blank=_l("Bucket default")),
-        label=_l("Canned ACL"),
+        choices=canned_acl_choices(blank=gettext_lazy("Bucket default")),
+        label=gettext_lazy("Canned ACL"),
     )
-    cache_control = HeaderField(label=_l("Cache-Control"), required=False, max_length=255)
+    cache_control = HeaderField(label=gettext_lazy("Cache-Control"), required=False, max_length=255)
     content_disposition = HeaderField(
-        label=_l("Content-Disposition"), required=False, max_length=255
+        label=gettext_lazy("Content-Disposition"), required=False, max_length=255
     )
     metadata = MetadataField(
-        label=_l("User metadata"),
+        label=gettext_lazy("User metadata"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
-        help_text=_l("One per line: name: value (sent as x-amz-meta-name)"),
+        help_text=gettext_lazy("One per line: name: value (sent as x-amz-meta-name)"),
     )
     tags = TagsField(
-        label=_l("Tags"),
+        label=gettext_lazy("Tags"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
-        help_text=_l("One per line: key=value"),
+        help_text=gettext_lazy("One per line: key=value"),
     )
     # Sent by the upload module, not shown: the file's modification time.
-    fingerprint = forms.CharField(label=_l("Fingerprint"), required=False, max_length=100)
+    fingerprint = forms.CharField(label=gettext_lazy("Fingerprint"), required=False, max_length=100)
 
     def __init__(self, *args, endpoint, **kwargs):
         super().__init__(*args, **kwargs)
@@ -117,9 +124,11 @@ class UploadForm(forms.Form):
 class ChunkForm(forms.Form):
     """What the chunk request says about itself, checked before a byte is read."""
 
-    number = forms.IntegerField(label=_l("Part number"), min_value=1, max_value=MAX_PARTS)
-    length = forms.IntegerField(label=_l("Length"), min_value=0)
-    sha256 = forms.RegexField(label=_l("SHA-256"), regex=r"^[0-9a-fA-F]{64}$", required=False)
+    number = forms.IntegerField(label=gettext_lazy("Part number"), min_value=1, max_value=MAX_PARTS)
+    length = forms.IntegerField(label=gettext_lazy("Length"), min_value=0)
+    sha256 = forms.RegexField(
+        label=gettext_lazy("SHA-256"), regex=r"^[0-9a-fA-F]{64}$", required=False
+    )
 
     def __init__(self, *args, upload: Upload, **kwargs):
         super().__init__(*args, **kwargs)

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _l
+from django.utils.translation import gettext_lazy
 
 from buckets import policy as policies
 from buckets.panels import forms
@@ -114,7 +114,7 @@ def _revoke_grant(panel, data):
 
 ACL = Panel(
     "acl",
-    _l("Access control list"),
+    gettext_lazy("Access control list"),
     _read_acl,
     {
         "canned": Action(_canned_acl, forms.CannedAclForm, "canned_form"),
@@ -163,13 +163,13 @@ def _save_policy(panel, data):
 
 POLICY = Panel(
     "policy",
-    _l("Bucket policy"),
+    gettext_lazy("Bucket policy"),
     _read_policy,
     {
         "save": Action(_save_policy, forms.PolicyForm, "policy_form"),
         "delete": delete_action(
             "bucket.policy.delete",
-            _l("Policy deleted."),
+            gettext_lazy("Policy deleted."),
             s3.get_bucket_policy,
             s3.delete_bucket_policy,
         ),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _l
+from django.utils.translation import gettext_lazy
 
 from buckets.panels import forms
 from buckets.panels.base import Action, Change, Panel, delete_action, guarded_delete
@@ -16,7 +16,7 @@ def _read_location(panel):
     return {"location": s3.get_bucket_location(panel.endpoint, panel.bucket)}
 
 
-LOCATION = Panel("location", _l("Location"), _read_location)
+LOCATION = Panel("location", gettext_lazy("Location"), _read_location)
 
 
 def _read_versioning(panel):
@@ -35,7 +35,7 @@ def _save_versioning(panel, data):
 
 VERSIONING = Panel(
     "versioning",
-    _l("Versioning"),
+    gettext_lazy("Versioning"),
     _read_versioning,
     {"save": Action(_save_versioning, forms.VersioningForm, "versioning_form")},
 )
@@ -79,7 +79,7 @@ def _save_tags(panel, data):
 
 TAGGING = Panel(
     "tagging",
-    _l("Tags"),
+    gettext_lazy("Tags"),
     _read_tagging,
     {
         "save": Action(
@@ -90,7 +90,7 @@ TAGGING = Panel(
         ),
         "delete": delete_action(
             "bucket.tagging.delete",
-            _l("Tags deleted."),
+            gettext_lazy("Tags deleted."),
             s3.get_bucket_tagging,
             s3.delete_bucket_tagging,
         ),
@@ -135,7 +135,7 @@ def _disable_logging(panel, data):
 
 LOGGING = Panel(
     "logging",
-    _l("Access logging"),
+    gettext_lazy("Access logging"),
     _read_logging,
     {
         "save": Action(_save_logging, forms.LoggingForm, "logging_form"),
@@ -173,13 +173,13 @@ def _save_website(panel, data):
 
 WEBSITE = Panel(
     "website",
-    _l("Static website"),
+    gettext_lazy("Static website"),
     _read_website,
     {
         "save": Action(_save_website, forms.WebsiteForm, "website_form"),
         "delete": delete_action(
             "bucket.website.delete",
-            _l("Static website deleted."),
+            gettext_lazy("Static website deleted."),
             s3.get_bucket_website,
             s3.delete_bucket_website,
         ),
@@ -224,7 +224,7 @@ def _save_encryption(panel, data):
 
 ENCRYPTION = Panel(
     "encryption",
-    _l("Default encryption"),
+    gettext_lazy("Default encryption"),
     _read_encryption,
     {
         "save": Action(_save_encryption, forms.EncryptionForm, "encryption_form"),
@@ -232,7 +232,7 @@ ENCRYPTION = Panel(
         # `?encryption`, so the DELETE is never sent there.
         "delete": delete_action(
             "bucket.encryption.delete",
-            _l("Default encryption removed."),
+            gettext_lazy("Default encryption removed."),
             s3.get_bucket_encryption,
             s3.delete_bucket_encryption,
         ),
@@ -282,7 +282,7 @@ def _save_object_lock(panel, data):
 
 OBJECT_LOCK = Panel(
     "object-lock",
-    _l("Object lock default retention"),
+    gettext_lazy("Object lock default retention"),
     _read_object_lock,
     {"save": Action(_save_object_lock, forms.ObjectLockForm, "lock_form")},
     _object_lock_forms,

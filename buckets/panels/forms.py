@@ -12,7 +12,7 @@ from datetime import UTC, datetime, time
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _l
+from django.utils.translation import gettext_lazy
 
 from buckets import policy as policies
 from buckets.forms import BUCKET_CANNED_ACLS, bucket_name_errors
@@ -32,12 +32,15 @@ class PanelForm(forms.Form):
 
 class VersioningForm(PanelForm):
     status = forms.ChoiceField(
-        label=_l("Versioning"), choices=[("Enabled", _l("Enabled")), ("Suspended", _l("Suspended"))]
+        label=gettext_lazy("Versioning"),
+        choices=[("Enabled", gettext_lazy("Enabled")), ("Suspended", gettext_lazy("Suspended"))],
     )
 
 
 class CannedAclForm(PanelForm):
-    acl = forms.ChoiceField(label=_l("Canned ACL"), choices=canned_acl_choices(BUCKET_CANNED_ACLS))
+    acl = forms.ChoiceField(
+        label=gettext_lazy("Canned ACL"), choices=canned_acl_choices(BUCKET_CANNED_ACLS)
+    )
 
 
 GROUPS = {
@@ -53,19 +56,21 @@ class AclGrantForm(PanelForm):
     """One grant of the bucket's ACL, to add or revoke; cleaned, `grant` is it in S3's shape."""
 
     grantee_type = forms.ChoiceField(
-        label=_l("Grantee type"),
+        label=gettext_lazy("Grantee type"),
         choices=[
-            ("CanonicalUser", _l("Canonical user ID")),
-            ("Group", _l("Group")),
-            ("AmazonCustomerByEmail", _l("E-mail address")),
+            ("CanonicalUser", gettext_lazy("Canonical user ID")),
+            ("Group", gettext_lazy("Group")),
+            ("AmazonCustomerByEmail", gettext_lazy("E-mail address")),
         ],
     )
     grantee = forms.CharField(
-        label=_l("Grantee"),
+        label=gettext_lazy("Grantee"),
         max_length=256,
-        help_text=_l("A canonical user ID, AllUsers / AuthenticatedUsers, or an e-mail."),
+        help_text=gettext_lazy("A canonical user ID, AllUsers / AuthenticatedUsers, or an e-mail."),
     )
-    permission = forms.ChoiceField(label=_l("Permission"), choices=[(p, p) for p in PERMISSIONS])
+    permission = forms.ChoiceField(
+        label=gettext_lazy("Permission"), choices=[(p, p) for p in PERMISSIONS]
+    )
 
     def clean(self):
         data = super().clean()
@@ -94,7 +99,7 @@ class AclGrantForm(PanelForm):
 
 class PolicyForm(PanelForm):
     policy = forms.CharField(
-        label=_l("Policy (JSON)"), widget=forms.Textarea(attrs={"rows": 16}), strip=True
+        label=gettext_lazy("Policy (JSON)"), widget=forms.Textarea(attrs={"rows": 16}), strip=True
     )
 
     def clean_policy(self):
@@ -105,18 +110,18 @@ class PolicyForm(PanelForm):
 
 class PolicyTemplateForm(PanelForm):
     template = forms.ChoiceField(
-        label=_l("Template"),
+        label=gettext_lazy("Template"),
         choices=[
-            ("public-read", _l("Public read")),
-            ("referer", _l("Referer allow-list")),
-            ("secure-transport", _l("Deny insecure transport")),
+            ("public-read", gettext_lazy("Public read")),
+            ("referer", gettext_lazy("Referer allow-list")),
+            ("secure-transport", gettext_lazy("Deny insecure transport")),
         ],
     )
     referers = forms.CharField(
-        label=_l("Allowed referers"),
+        label=gettext_lazy("Allowed referers"),
         required=False,
         max_length=4000,
-        help_text=_l("One per line or separated by spaces, e.g. https://example.com/*"),
+        help_text=gettext_lazy("One per line or separated by spaces, e.g. https://example.com/*"),
     )
 
     def clean_referers(self):
@@ -136,7 +141,7 @@ def check_cors_size(endpoint, rules: list[dict]) -> None:
     size = s3.cors_document_size(endpoint, rules)
     if size > CORS_LIMIT:
         raise ValidationError(
-            _("The CORS document would be %(size)d bytes; at most %(limit)d (64 KB) are allowed.")
+            _("The CORS document would be %(size)d bytes; at most %(limit)d (64 KiB) are allowed.")
             % {"size": size, "limit": CORS_LIMIT}
         )
 
@@ -144,24 +149,30 @@ def check_cors_size(endpoint, rules: list[dict]) -> None:
 class CorsRuleForm(PanelForm):
     """One CORS rule; cleaned, `rule` is it in S3's shape."""
 
-    rule_id = forms.CharField(label=_l("ID"), required=False, max_length=255)
+    rule_id = forms.CharField(label=gettext_lazy("ID"), required=False, max_length=255)
     origins = forms.CharField(
-        label=_l("Allowed origins"),
+        label=gettext_lazy("Allowed origins"),
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text=_l("One per line, e.g. https://app.example.com or *"),
+        help_text=gettext_lazy("One per line, e.g. https://app.example.com or *"),
     )
     methods = forms.MultipleChoiceField(
-        label=_l("Allowed methods"),
+        label=gettext_lazy("Allowed methods"),
         choices=[(m, m) for m in CORS_METHODS],
         widget=forms.CheckboxSelectMultiple,
     )
     allowed_headers = forms.CharField(
-        label=_l("Allowed headers"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+        label=gettext_lazy("Allowed headers"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
     )
     expose_headers = forms.CharField(
-        label=_l("Expose headers"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+        label=gettext_lazy("Expose headers"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
     )
-    max_age = forms.IntegerField(label=_l("Max age (seconds)"), required=False, min_value=0)
+    max_age = forms.IntegerField(
+        label=gettext_lazy("Max age (seconds)"), required=False, min_value=0
+    )
 
     def __init__(self, *args, endpoint, **kwargs):
         super().__init__(*args, **kwargs)
@@ -213,34 +224,41 @@ class CorsRuleForm(PanelForm):
 class IndexForm(PanelForm):
     """Points at one rule of a list (CORS rules), to remove it."""
 
-    index = forms.IntegerField(label=_l("Rule"), min_value=0)
+    index = forms.IntegerField(label=gettext_lazy("Rule"), min_value=0)
 
 
 class LifecycleRuleForm(PanelForm):
     """One lifecycle rule; cleaned, `rule` is it in S3's shape."""
 
-    rule_id = forms.CharField(label=_l("ID"), max_length=255)
-    prefix = forms.CharField(label=_l("Prefix"), required=False, max_length=1024, strip=False)
-    tag_key = forms.CharField(label=_l("Tag key"), required=False, max_length=128)
-    tag_value = forms.CharField(label=_l("Tag value"), required=False, max_length=256)
-    status = forms.ChoiceField(
-        label=_l("Status"), choices=[("Enabled", _l("Enabled")), ("Disabled", _l("Disabled"))]
+    rule_id = forms.CharField(label=gettext_lazy("ID"), max_length=255)
+    prefix = forms.CharField(
+        label=gettext_lazy("Prefix"), required=False, max_length=1024, strip=False
     )
-    expiration_days = forms.IntegerField(label=_l("Expire after days"), required=False, min_value=1)
+    tag_key = forms.CharField(label=gettext_lazy("Tag key"), required=False, max_length=128)
+    tag_value = forms.CharField(label=gettext_lazy("Tag value"), required=False, max_length=256)
+    status = forms.ChoiceField(
+        label=gettext_lazy("Status"),
+        choices=[("Enabled", gettext_lazy("Enabled")), ("Disabled", gettext_lazy("Disabled"))],
+    )
+    expiration_days = forms.IntegerField(
+        label=gettext_lazy("Expire after days"), required=False, min_value=1
+    )
     expiration_date = forms.DateField(
-        label=_l("Expire on date"),
+        label=gettext_lazy("Expire on date"),
         required=False,
         widget=forms.DateInput(attrs={"type": "date"}),
     )
     transition_days = forms.IntegerField(
-        label=_l("Transition after days"), required=False, min_value=0
+        label=gettext_lazy("Transition after days"), required=False, min_value=0
     )
-    transition_class = forms.ChoiceField(label=_l("to storage class"), required=False)
+    transition_class = forms.ChoiceField(label=gettext_lazy("to storage class"), required=False)
     noncurrent_days = forms.IntegerField(
-        label=_l("Expire noncurrent versions after days"), required=False, min_value=1
+        label=gettext_lazy("Expire noncurrent versions after days"), required=False, min_value=1
     )
     abort_days = forms.IntegerField(
-        label=_l("Abort incomplete multipart uploads after days"), required=False, min_value=1
+        label=gettext_lazy("Abort incomplete multipart uploads after days"),
+        required=False,
+        min_value=1,
     )
 
     def __init__(self, *args, storage_classes=(), **kwargs):
@@ -297,7 +315,7 @@ class LifecycleRuleForm(PanelForm):
 
 
 class RuleIdForm(PanelForm):
-    rule_id = forms.CharField(label=_l("Rule ID"), max_length=255)
+    rule_id = forms.CharField(label=gettext_lazy("Rule ID"), max_length=255)
 
 
 class ListWidget(forms.Widget):
@@ -317,8 +335,8 @@ class ListField(forms.Field):
 class TagsForm(PanelForm):
     """The whole tag set: saving replaces every tag the bucket had."""
 
-    key = ListField(label=_l("Key"), required=False)
-    value = ListField(label=_l("Value"), required=False)
+    key = ListField(label=gettext_lazy("Key"), required=False)
+    value = ListField(label=gettext_lazy("Value"), required=False)
 
     def __init__(self, *args, limit: int = 50, **kwargs):
         super().__init__(*args, **kwargs)
@@ -362,8 +380,8 @@ class TagsForm(PanelForm):
 
 
 class LoggingForm(PanelForm):
-    target_bucket = forms.CharField(label=_l("Target bucket"), max_length=63)
-    prefix = forms.CharField(label=_l("Target prefix"), required=False, max_length=900)
+    target_bucket = forms.CharField(label=gettext_lazy("Target bucket"), max_length=63)
+    prefix = forms.CharField(label=gettext_lazy("Target prefix"), required=False, max_length=900)
 
     def clean_target_bucket(self):
         name = self.cleaned_data["target_bucket"].strip()
@@ -374,8 +392,10 @@ class LoggingForm(PanelForm):
 
 
 class WebsiteForm(PanelForm):
-    index = forms.CharField(label=_l("Index document"), max_length=1024, initial="index.html")
-    error = forms.CharField(label=_l("Error document"), required=False, max_length=1024)
+    index = forms.CharField(
+        label=gettext_lazy("Index document"), max_length=1024, initial="index.html"
+    )
+    error = forms.CharField(label=gettext_lazy("Error document"), required=False, max_length=1024)
 
     def clean_index(self):
         index = self.cleaned_data["index"].strip()
@@ -386,14 +406,14 @@ class WebsiteForm(PanelForm):
 
 class EncryptionForm(PanelForm):
     algorithm = forms.ChoiceField(
-        label=_l("Default encryption"),
-        choices=[("AES256", _l("SSE-S3 (AES256)")), ("aws:kms", _l("SSE-KMS"))],
+        label=gettext_lazy("Default encryption"),
+        choices=[("AES256", gettext_lazy("SSE-S3 (AES256)")), ("aws:kms", gettext_lazy("SSE-KMS"))],
     )
     kms_key_id = forms.CharField(
-        label=_l("KMS key id"),
+        label=gettext_lazy("KMS key id"),
         required=False,
         max_length=2048,
-        help_text=_l("Only for SSE-KMS; empty for the provider's default key."),
+        help_text=gettext_lazy("Only for SSE-KMS; empty for the provider's default key."),
     )
 
     def clean(self):
@@ -405,16 +425,20 @@ class EncryptionForm(PanelForm):
 
 class ObjectLockForm(PanelForm):
     mode = forms.ChoiceField(
-        label=_l("Default retention mode"),
+        label=gettext_lazy("Default retention mode"),
         required=False,
         choices=[
-            ("", _l("none")),
-            ("GOVERNANCE", _l("GOVERNANCE")),
-            ("COMPLIANCE", _l("COMPLIANCE")),
+            ("", gettext_lazy("none")),
+            ("GOVERNANCE", gettext_lazy("GOVERNANCE")),
+            ("COMPLIANCE", gettext_lazy("COMPLIANCE")),
         ],
     )
-    days = forms.IntegerField(label=_l("Days"), required=False, min_value=1, max_value=36500)
-    years = forms.IntegerField(label=_l("Years"), required=False, min_value=1, max_value=100)
+    days = forms.IntegerField(
+        label=gettext_lazy("Days"), required=False, min_value=1, max_value=36500
+    )
+    years = forms.IntegerField(
+        label=gettext_lazy("Years"), required=False, min_value=1, max_value=100
+    )
 
     def clean(self):
         data = super().clean()

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _l
+from django.utils.translation import gettext_lazy
 
 from buckets.panels import forms
 from buckets.panels.base import Action, Change, Panel, delete_action, or_empty, put_or_delete
@@ -72,7 +72,7 @@ def _remove_cors_rule(panel, data):
 
 CORS = Panel(
     "cors",
-    _l("CORS"),
+    gettext_lazy("CORS"),
     _read_cors,
     {
         "save": Action(_add_cors_rule, forms.CorsRuleForm, "cors_form", _cors_form_kwargs),
@@ -80,7 +80,7 @@ CORS = Panel(
         "remove": Action(_remove_cors_rule, forms.IndexForm, "index_form"),
         "delete": delete_action(
             "bucket.cors.delete",
-            _l("CORS configuration deleted."),
+            gettext_lazy("CORS configuration deleted."),
             s3.get_bucket_cors,
             s3.delete_bucket_cors,
         ),
@@ -134,7 +134,7 @@ def _remove_lifecycle_rule(panel, data):
 
 LIFECYCLE = Panel(
     "lifecycle",
-    _l("Lifecycle"),
+    gettext_lazy("Lifecycle"),
     _read_lifecycle,
     {
         "save": Action(
@@ -146,7 +146,7 @@ LIFECYCLE = Panel(
         "remove": Action(_remove_lifecycle_rule, forms.RuleIdForm, "rule_id_form"),
         "delete": delete_action(
             "bucket.lifecycle.delete",
-            _l("Lifecycle configuration deleted."),
+            gettext_lazy("Lifecycle configuration deleted."),
             s3.get_bucket_lifecycle,
             s3.delete_bucket_lifecycle,
         ),

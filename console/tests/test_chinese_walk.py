@@ -140,6 +140,15 @@ def test_a_chinese_browser_walks_from_endpoint_to_settings_in_chinese(
         href = link.get_attribute("href")
         page.goto(href)
         check(f"settings panel {href}")
+    key = "?key=%E6%95%B0%E6%8D%AE.bin"
+    for name in ["share", "bulk_delete", "copy_job", "versions", "multipart", "restore"]:
+        page.goto(reverse(f"objects:{name}", args=[code, bucket]) + key)
+        check(name)
+    for name in ["insights", "delete"]:
+        page.goto(reverse(f"buckets:{name}", args=[code, bucket]))
+        check(name)
+    page.goto(reverse("buckets:create", args=[code]))
+    check("new bucket")
     page.goto(reverse("audit"))
     check("audit log")
 

@@ -22,25 +22,33 @@ DOMAINS = ["django", "djangojs"]  # Python and templates; the upload module's sc
 
 
 def entries(po: Path) -> dict[str, tuple[str, bool]]:
-    """msgid (with its plural and context) -> (translation, fuzzy), without the header."""
+    """msgid (with its plural and context) -> (translation, fuzzy), without the header.
+
+    Read line by line: an entry ends where the next one's comments or msgctxt/msgid
+    begin, with or without a blank line between them."""
     found = {}
-    for block in po.read_text().split("\n\n"):
-        if "msgid" not in block:
-            continue
-        fuzzy = bool(re.search(r"^#,.*\bfuzzy\b", block, re.M))
-        key, text, field = [], [], None
-        for line in block.splitlines():
-            if line.startswith("#"):
-                continue
-            match = re.match(r"^(msgctxt|msgid|msgid_plural|msgstr(?:\[\d+\])?) (\".*\")$", line)
-            if match:
-                field = match.group(1)
-                line = match.group(2)
-            (text if field and field.startswith("msgstr") else key).append(line)
+    key, text, fuzzy, field = [], [], False, None
+
+    def flush():
         msgid = "".join(key)
-        if msgid in ('msgid""', '""'):
+        if key and msgid not in ('msgid""', '""'):
+            found[msgid] = ("".join(t.strip('"') for t in text), fuzzy)
+
+    for line in po.read_text().splitlines():
+        starts = line.startswith("#") or re.match(r"^(msgctxt|msgid) ", line)
+        if starts and text:  # the entry before this one is complete
+            flush()
+            key, text, fuzzy, field = [], [], False, None
+        if line.startswith("#"):
+            fuzzy = fuzzy or bool(re.match(r"^#,.*\bfuzzy\b", line))
             continue
-        found[msgid] = ("".join(s.strip('"') for s in text), fuzzy)
+        match = re.match(r"^(msgctxt|msgid|msgid_plural|msgstr(?:\[\d+\])?) (\".*\")$", line)
+        if match:
+            field, line = match.group(1), match.group(2)
+        if not line.strip():
+            continue
+        (text if field and field.startswith("msgstr") else key).append(line)
+    flush()
     return found
 
 

@@ -22,7 +22,7 @@ APPS = ["console", "buckets", "objects"]
 # terms and units.
 KEPT = set(
     """
-    ACL API ARN AWS B CORS COS CSV Cache Ceph Content Control Disposition ETag Encoding
+    ACL API ARN AWS B Referer CORS COS CSV Cache Ceph Content Control Disposition ETag Encoding
     Expires GiB HTTP HTTPS ID JSON KiB KMS Language MD5 MiB MinIO OSS Range S3 SSE
     SSE-S3 AES256 TiB Type UTC URL XML ZOS amz meta x English http https curl Unix
     """.split()
@@ -136,6 +136,32 @@ def eager_gettext_names(tree: ast.Module) -> set[str]:
     return names
 
 
+# The names `makemessages` tells xgettext to look for: a string marked through any
+# other name (`gettext_lazy as _l`) is never extracted, so never translated.
+EXTRACTED = {
+    "_",
+    "gettext",
+    "gettext_lazy",
+    "gettext_noop",
+    "ngettext",
+    "ngettext_lazy",
+    "pgettext",
+    "pgettext_lazy",
+    "npgettext",
+    "npgettext_lazy",
+}
+
+
+def unextracted_aliases(tree: ast.Module) -> list[str]:
+    return [
+        f"line {node.lineno}: {alias.name} as {alias.asname} (xgettext does not see it)"
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and node.module == "django.utils.translation"
+        for alias in node.names
+        if alias.asname and alias.asname not in EXTRACTED
+    ]
+
+
 def import_time_calls(tree: ast.Module):
     """Calls run once when the module is imported: at module level and in class bodies."""
     pending = list(tree.body)
@@ -152,6 +178,7 @@ def unmarked_in_python(source: str) -> list[str]:
     found = []
     tree = ast.parse(source)
     eager = eager_gettext_names(tree)
+    found += unextracted_aliases(tree)
     # Field classes of ours that name their own label.
     self_labelled = {
         node.name
@@ -199,6 +226,14 @@ def unmarked_in_python(source: str) -> list[str]:
                     found.append(
                         f"line {item.lineno}: {ast.unparse(item)[:80]} (labelled from its name)"
                     )
+        if isinstance(node, ast.Dict):  # a widget's attrs
+            for key, value in zip(node.keys, node.values):
+                if (
+                    isinstance(key, ast.Constant)
+                    and key.value in ("placeholder", "title", "aria-label", "alt")
+                    and is_bare_text(value)
+                ):
+                    found.append(f"line {node.lineno}: {key.value} {ast.unparse(value)[:60]}")
         if isinstance(node, ast.ClassDef):
             found += unlabelled_model_form_fields(node)
         if isinstance(node, ast.ClassDef) and any(
@@ -266,15 +301,17 @@ class F(forms.Form):
     b = forms.CharField(label=_("B"), help_text="Plain words")
     c = forms.CharField(widget=forms.HiddenInput)
     d = forms.ChoiceField(label=_("D"), choices=[("x", "Ex")])
+    f = forms.CharField(label=_("F"), widget=forms.TextInput(attrs={"placeholder": "For example"}))
 def view(request):
     messages.success(request, "Saved.")
     messages.success(request, _("Saved."))
     raise ValidationError(f"Bad {x}")
-from django.utils.translation import gettext as _e
+from django.utils.translation import gettext
 class G(forms.Form):
-    e = forms.CharField(label=_e("Eager"))
+    e = forms.CharField(label=gettext("Eager"))
     def clean_e(self):
-        return _e("Fine at run time")
+        return gettext("Fine at run time")
+from django.utils.translation import gettext_lazy as _l
 class M(forms.ModelForm):
     a = forms.CharField(label=_("A"))
     class Meta:
@@ -285,7 +322,9 @@ class State(models.TextChoices):
     OFF = "off", _("Off")
 """
     found = unmarked_in_python(source)
-    assert len(found) == 8, found
+    assert len(found) == 10, found
+    assert any("placeholder 'For example'" in line for line in found)
+    assert any("_l (xgettext does not see it)" in line for line in found)
     assert any("M.c (labelled from the model)" in line for line in found)
     assert any("translated at import" in line and "Eager" in line for line in found)
     assert any("labelled from its name" in line for line in found)

@@ -99,3 +99,52 @@ document.addEventListener("htmx:afterSettle", function (event) {
     if (menu) menu.querySelector("summary").focus();
   });
 })();
+
+// Focus after a swap. A swap that replaces the element holding the focus drops it
+// to <body>, and a keyboard or screen-reader user is thrown back to the top of the
+// page; a click that fills another part of the page leaves them where nothing
+// changed. So: a swap that took the focus away puts it on the same control in the
+// new content, or else on the new content's heading; a click or a form that
+// filled a region elsewhere moves the focus there. Polls and loads never move it.
+(function () {
+  var lost = null;
+  function describe(el) {
+    return [el.tagName, el.getAttribute("name"), el.getAttribute("href"), el.textContent.trim()].join("|");
+  }
+  function regionOf(target) {
+    if (target.isConnected) return target;
+    return target.id ? document.getElementById(target.id) : null;
+  }
+  function focusRegion(region) {
+    var to = region.querySelector("h1, h2, h3") || region;
+    if (!to.matches("a, button, input, select, textarea, [tabindex]")) to.setAttribute("tabindex", "-1");
+    to.focus();
+  }
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var active = document.activeElement;
+    var inside = active && active !== document.body && event.detail.target.contains(active);
+    lost = inside ? describe(active) : null;
+  });
+  document.addEventListener("htmx:afterSettle", function (event) {
+    var region = regionOf(event.detail.target);
+    var config = event.detail.requestConfig || {};
+    var trigger = config.triggeringEvent ? config.triggeringEvent.type : "";
+    var elt = config.elt;
+    var active = document.activeElement;
+    var had = lost;
+    lost = null;
+    if (!region) return;
+    if (active && active !== region && region.contains(active)) return;  // already in the new content
+    if (had !== null) {
+      var controls = region.querySelectorAll("a, button, input, select, textarea, summary");
+      for (var i = 0; i < controls.length; i++) {
+        if (describe(controls[i]) === had) { controls[i].focus(); return; }
+      }
+      focusRegion(region);
+      return;
+    }
+    var asked = trigger === "click" || trigger === "submit";
+    if (!asked || (elt && elt.closest && elt.closest("nav[data-section-nav]"))) return;
+    focusRegion(region);
+  });
+})();
