@@ -71,6 +71,9 @@ ensure_postgres() {
 
 ensure_chromium() {
   [ -x "${CHROMIUM_PATH:-/usr/bin/chromium}" ] || apt_install chromium
+  # A font with Chinese glyphs, so the Chinese pages (and their screenshots) show
+  # characters rather than empty boxes.
+  fc-list :lang=zh 2>/dev/null | grep -q . || apt_install fonts-wqy-microhei
 }
 
 # GNU gettext: the translation tests compare the Chinese catalogue with what

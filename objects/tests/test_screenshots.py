@@ -63,8 +63,10 @@ def test_screenshots_of_the_browser_and_a_running_upload(
     page.goto(reverse("objects:upload", args=[endpoint.code, bucket]))
     page.set_input_files("[data-upload-files]", str(make_file(tmp_path / "video.mp4", 12 * MiB)))
     page.locator(".upload-item .upload-text").first.wait_for()
+    # The worker has stored the first part: the job card shows progress too.
     page.wait_for_function(
-        "() => Number(document.querySelector('[data-upload-overall-bar]').value) > 0"
+        "() => Number(document.querySelector('.upload-item .job-card progress')?.value) > 0",
+        timeout=30000,
     )
     shots[f"upload-{language}.png"] = page.screenshot()
     page.unroute("**/chunks/2")

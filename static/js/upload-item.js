@@ -20,8 +20,16 @@
   // Words shown to people come from the console's JavaScript catalogue (the
   // page loads it first); without it they stay in English.
   var gettext = window.gettext || function (text) { return text; };
+  function fill(format, values) {
+    return window.interpolate ? window.interpolate(format, values) : format.replace(/%s/g, function () {
+      return values.shift();
+    });
+  }
   function left(duration) {
-    return window.interpolate ? window.interpolate(gettext("%s left"), [duration]) : duration + " left";
+    return fill(gettext("%s left"), [duration]);
+  }
+  function perSecond(bytes) {
+    return fill(gettext("%s/s"), [formatBytes(bytes)]);
   }
   var STATES = {
     waiting: gettext("waiting"),
@@ -72,9 +80,9 @@
   function formatSeconds(s) {
     if (!isFinite(s) || s < 0) return "";
     s = Math.round(s);
-    if (s < 60) return s + " s";
-    if (s < 3600) return Math.floor(s / 60) + " min " + (s % 60) + " s";
-    return Math.floor(s / 3600) + " h " + Math.floor((s % 3600) / 60) + " min";
+    if (s < 60) return fill(gettext("%s s"), [s]);
+    if (s < 3600) return fill(gettext("%s min %s s"), [Math.floor(s / 60), s % 60]);
+    return fill(gettext("%s h %s min"), [Math.floor(s / 3600), Math.floor((s % 3600) / 60)]);
   }
 
   // Characters that are invisible or reorder the text around them (a file named
@@ -191,7 +199,7 @@
     this.bar.value = percent;
     var words = formatBytes(sent) + " / " + formatBytes(size) + " · " + percent + " %";
     if (this.state === "sending" && speed > 0) {
-      words += " · " + formatBytes(speed) + "/s · " + left(formatSeconds((size - sent) / speed));
+      words += " · " + perSecond(speed) + " · " + left(formatSeconds((size - sent) / speed));
     } else if (this.state !== "sending") {
       words += " · " + (STATES[this.state] || this.state);
     }
@@ -549,5 +557,6 @@
     formatBytes: formatBytes,
     formatSeconds: formatSeconds,
     left: left,
+    perSecond: perSecond,
   };
 })();

@@ -12,6 +12,7 @@
   var formatBytes = window.consoleUpload.formatBytes;
   var formatSeconds = window.consoleUpload.formatSeconds;
   var left = window.consoleUpload.left;
+  var perSecond = window.consoleUpload.perSecond;
 
   // A panel: the chooser, the options, the queue and the overall progress.
   function Panel(root) {
@@ -142,7 +143,7 @@
     this.overallBar.value = percent;
     var words = formatBytes(sent) + " / " + formatBytes(total) + " · " + percent + " %";
     if (speed > 0 && sent < total) {
-      words += " · " + formatBytes(speed) + "/s · " + left(formatSeconds((total - sent) / speed));
+      words += " · " + perSecond(speed) + " · " + left(formatSeconds((total - sent) / speed));
     }
     this.overallText.textContent = words;
     this.overallBar.setAttribute("aria-valuetext", words);
