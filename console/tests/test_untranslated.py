@@ -227,7 +227,7 @@ def unmarked_in_python(source: str) -> list[str]:
                         f"line {item.lineno}: {ast.unparse(item)[:80]} (labelled from its name)"
                     )
         if isinstance(node, ast.Dict):  # a widget's attrs
-            for key, value in zip(node.keys, node.values):
+            for key, value in zip(node.keys, node.values, strict=True):
                 if (
                     isinstance(key, ast.Constant)
                     and key.value in ("placeholder", "title", "aria-label", "alt")
