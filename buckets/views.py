@@ -4,7 +4,6 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
-from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 from django_htmx.http import trigger_client_event
@@ -15,6 +14,7 @@ from buckets.panels import PANELS, Action, PanelContext
 from console import audit, s3
 from console.access import can, get_endpoint_for_user
 from console.models import Level
+from console.pages import render_page_or_part, wants_part
 
 
 def bucket_list(request, code):
@@ -163,9 +163,7 @@ def bucket_settings_panel(request, code, bucket, slug):
     panel = PanelContext(request, endpoint, bucket)
     ctx = {"endpoint": endpoint, "bucket": bucket, "panel": definition, "panels": PANELS.values()}
     ctx["can_edit"] = can(endpoint, Level.MANAGER)
-    # htmx swaps get the panel alone; a history restore (htmx's cache missed)
-    # replaces the whole body, so it gets the page like a plain request.
-    ctx["fragment"] = bool(request.htmx) and not request.htmx.history_restore_request
+    ctx["fragment"] = wants_part(request)
     status = 200
     if request.method == "POST":
         if not definition.actions:
@@ -179,11 +177,7 @@ def bucket_settings_panel(request, code, bucket, slug):
     ctx.update(definition.forms(panel, state))
     if panel.typed is not None:
         ctx[action.form_name] = panel.typed
-    template = "buckets/panel.html#panel" if ctx["fragment"] else "buckets/panel.html"
-    response = render(request, template, ctx, status=status)
-    # One URL answers both the page and the fragment (the side list pushes it
-    # into the history): a browser's cache must keep them apart.
-    patch_vary_headers(response, ["HX-Request"])
+    response = render_page_or_part(request, "buckets/panel.html", "panel", ctx, status)
     if ctx.get("changed"):
         trigger_client_event(response, "bucketSettingsChanged", {"panel": slug})
     return response

@@ -92,7 +92,9 @@ def job_detail(request, code):
     if request.htmx:
         # The answer that shows a job's end also says so in the page's live
         # region (base.html), which a screen reader reads out.
-        context["announce"] = job.finished
+        # Only the card's own poll (or its buttons) sees the end happen: a card
+        # loaded after the end (the upload panel's) says nothing.
+        context["announce"] = job.finished and request.htmx.target == f"job-{job.code}"
         response = render(request, "console/_job_card.html", context)
         if job.finished:
             # The card that shows the end of a job also tells the page: a listing

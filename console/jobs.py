@@ -25,6 +25,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -116,6 +117,19 @@ def run(pk: int, task_id: str = "", reclaim: bool = False) -> None:
         # The job's sentences are written in the language of whoever started it.
         with translation.override(job.language or settings.LANGUAGE_CODE):
             KINDS[job.kind].runner(job).run()
+
+
+def pool(width: int, name: str) -> ThreadPoolExecutor:
+    """Threads for a job's requests in flight, speaking the job's language.
+
+    A language is active per thread: without this, what a pool thread writes (an
+    item's error) would be in the default language, not the one the job runs in."""
+    return ThreadPoolExecutor(
+        width,
+        thread_name_prefix=name,
+        initializer=translation.activate,
+        initargs=(translation.get_language() or settings.LANGUAGE_CODE,),
+    )
 
 
 def enqueue(job: Job) -> None:

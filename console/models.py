@@ -196,6 +196,17 @@ class AuditEntry(models.Model):
         "bucket.empty_and_delete": _("Bucket emptied and deleted"),
         "bucket.insights": _("Insights counted"),
         "bucket.acl": _("Bucket ACL set"),
+        "bucket.acl.grant": _("Bucket ACL grant added"),
+        "bucket.acl.revoke": _("Bucket ACL grant revoked"),
+        "bucket.cors.remove": _("CORS rule removed"),
+        "bucket.cors.delete": _("CORS rules deleted"),
+        "bucket.encryption.delete": _("Default encryption removed"),
+        "bucket.lifecycle.remove": _("Lifecycle rule removed"),
+        "bucket.lifecycle.delete": _("Lifecycle rules deleted"),
+        "bucket.logging.disable": _("Access logging turned off"),
+        "bucket.policy.delete": _("Bucket policy deleted"),
+        "bucket.tagging.delete": _("Bucket tags deleted"),
+        "bucket.website.delete": _("Static website deleted"),
         "bucket.cors": _("CORS rules set"),
         "bucket.encryption": _("Default encryption set"),
         "bucket.lifecycle": _("Lifecycle rules set"),
@@ -234,7 +245,12 @@ class AuditEntry(models.Model):
 
     @property
     def action_label(self) -> str:
-        return self.ACTIONS.get(self.action, "")
+        label = self.ACTIONS.get(self.action)
+        if label is None and self.action.endswith(".cancel"):
+            # A job canceled halfway is recorded under its kind's action.
+            started = self.ACTIONS.get(self.action.removesuffix(".cancel"))
+            label = _("%(action)s, canceled") % {"action": started} if started else None
+        return label or ""
 
 
 class Job(models.Model):

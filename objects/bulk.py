@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, wait
 from dataclasses import asdict, dataclass, field
 
 from django.conf import settings
@@ -182,7 +182,7 @@ def _walk_keys(endpoint, bucket, plan: Plan, number: int, first: int, sized: boo
         if plan.versions == CURRENT and not sized:
             yield number, [{"Key": k, "Size": 0} for k in chunk], position
             continue
-        with ThreadPoolExecutor(LOOKUPS_IN_FLIGHT, thread_name_prefix="lookup") as pool:
+        with jobs.pool(LOOKUPS_IN_FLIGHT, "lookup") as pool:
             if plan.versions == ALL:
                 found = pool.map(
                     lambda k: [i for p in _version_pages(endpoint, bucket, k, True) for i in p],
@@ -304,7 +304,7 @@ class DeleteRunner(jobs.Runner):
         self.failure: S3Error | None = None
 
     def work(self) -> None:
-        with ThreadPoolExecutor(self.width, thread_name_prefix=f"delete-{self.job.pk}") as pool:
+        with jobs.pool(self.width, f"delete-{self.job.pk}") as pool:
             self.pool = pool
             control = self.resend_pending()
             if not control:
@@ -505,7 +505,7 @@ def abort_all(endpoint, bucket: str, uploads: list[dict], width: int):
             return upload, err
         return upload, None
 
-    with ThreadPoolExecutor(width, thread_name_prefix="abort") as pool:
+    with jobs.pool(width, "abort") as pool:
         return list(pool.map(abort, uploads))
 
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, wait
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -179,8 +179,8 @@ class CopyRunner(jobs.Runner):
         objects = max(1, settings.COPY_OBJECTS_IN_FLIGHT)
         parts = max(1, settings.COPY_PARTS_IN_FLIGHT)
         with (
-            ThreadPoolExecutor(objects, thread_name_prefix=f"copy-{self.job.pk}") as pool,
-            ThreadPoolExecutor(parts, thread_name_prefix=f"part-{self.job.pk}") as self.parts,
+            jobs.pool(objects, f"copy-{self.job.pk}") as pool,
+            jobs.pool(parts, f"part-{self.job.pk}") as self.parts,
         ):
             while True:
                 control = self.progress.tick()

@@ -9,11 +9,11 @@ import re
 from email.utils import parsedate_to_datetime
 
 from django.shortcuts import render
-from django.utils.cache import patch_vary_headers
 
 from console import s3
 from console.access import can, get_endpoint_for_user
 from console.models import Level
+from console.pages import render_page_or_part, wants_part
 from console.s3 import S3Error
 from objects import common
 from objects.browse import breadcrumbs
@@ -57,7 +57,12 @@ def _missing(request, endpoint, bucket, key, err):
         "error": err,
         "parent_url": common.url("browse", endpoint, bucket, prefix=common.parent_prefix(key)),
     }
-    return render(request, "objects/missing.html", ctx, status=404)
+    response = render(request, "objects/missing.html", ctx, status=404)
+    if request.htmx:
+        # A tab's link to an object gone meanwhile: the whole page says so, not
+        # a page inside the tab panel.
+        response["HX-Refresh"] = "true"
+    return response
 
 
 def detail(request, code, bucket):
@@ -75,17 +80,9 @@ def detail(request, code, bucket):
     ctx["tab"] = tab
     ctx["tabs"] = _tab_links(endpoint, bucket, key, version)
     TAB_READERS[tab](ctx, endpoint, bucket, key, version, head)
-    # A tab's link (htmx) gets the tabs alone; going back in history to a page
-    # htmx no longer holds asks for the whole page again.
-    partial = bool(request.htmx) and not request.htmx.history_restore_request
     # The panel a tab's link brings takes the focus (htmx focuses [autofocus]).
-    ctx["focus_panel"] = partial
-    response = render(
-        request, "objects/detail.html#tabs" if partial else "objects/detail.html", ctx
-    )
-    # The same URL answers with a page or a fragment: caches must tell them apart.
-    patch_vary_headers(response, ["HX-Request"])
-    return response
+    ctx["focus_panel"] = wants_part(request)
+    return render_page_or_part(request, "objects/detail.html", "tabs", ctx)
 
 
 def _tab(data) -> str:
@@ -141,6 +138,7 @@ def _summary(endpoint, bucket, key, version, head) -> dict:
         ctx["copy_url"] = common.url(
             "copy_job", endpoint, bucket, key=key, base=common.parent_prefix(key)
         )
+        ctx["delete_url"] = common.url("bulk_delete", endpoint, bucket, key=key)
         if ctx["archived"]:
             ctx["restore_url"] = common.url("restore", endpoint, bucket, key=key)
     return ctx

@@ -24,7 +24,6 @@ object is requested alone, the rest only after it got an answer.
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
 from celery import shared_task
@@ -120,7 +119,7 @@ class RestoreRunner(jobs.Runner):
 
     def work(self) -> None:
         cursor = self.progress.cursor or {"phase": "retry" if self.retrying else "request"}
-        with ThreadPoolExecutor(self.width, thread_name_prefix=f"restore-{self.job.pk}") as pool:
+        with jobs.pool(self.width, f"restore-{self.job.pk}") as pool:
             self.pool = pool
             control = self.phases(cursor)
         if control:

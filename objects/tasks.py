@@ -14,7 +14,7 @@ import base64
 import logging
 import shutil
 import time
-from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, wait
 
 from celery import shared_task
 from django.conf import settings
@@ -204,7 +204,7 @@ class UploadRunner(jobs.Runner):
         width = max(1, settings.UPLOAD_PART_CONCURRENCY)
         in_flight: dict = {}
         failure: S3Error | None = None
-        with ThreadPoolExecutor(width, thread_name_prefix=f"upload-{self.job.pk}") as pool:
+        with jobs.pool(width, f"upload-{self.job.pk}") as pool:
             while True:
                 control = self.progress.tick()
                 finished, _ = wait(list(in_flight), timeout=0) if in_flight else ((), ())

@@ -307,7 +307,7 @@ def test_cors_over_64_kb_is_refused_unsent(panel, s3_calls):
     origins = "\n".join(f"https://site-{i:05d}.example.com" for i in range(2500))
     s3_calls.clear()
     body = panel.post("cors", {"op": "save", "origins": origins, "methods": ["GET"]}, status=400)
-    assert "at most 65536 (64 KB) are allowed" in body
+    assert "at most 65536 (64 KiB) are allowed" in body
     assert s3_calls == ["GetBucketCors"]  # the read after the refusal, nothing else
 
 

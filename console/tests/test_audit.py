@@ -238,3 +238,25 @@ def test_csv_export_follows_the_filter_applied_in_place(browser_login, admin_use
     csv_text = page.request.get(href).text()
     assert "object.upload" in csv_text and "REQ123" in csv_text
     assert "bucket.create" not in csv_text and "object.delete" not in csv_text
+
+
+def test_every_action_the_code_records_has_a_name_on_the_audit_page():
+    import re
+    from pathlib import Path
+
+    from console.models import AuditEntry
+
+    root = Path(__file__).resolve().parents[2]
+    pattern = re.compile(
+        r'"((?:bucket|object|endpoint|grant|multipart|job)\.[a-z_]+(?:\.[a-z_]+)?)"'
+    )
+    recorded = {
+        code
+        for app in ("console", "buckets", "objects")
+        for path in (root / app).rglob("*.py")
+        if "tests" not in path.parts and "migrations" not in path.parts
+        for code in pattern.findall(path.read_text())
+    }
+    assert len(recorded) > 40
+    assert sorted(c for c in recorded if not AuditEntry(action=c).action_label) == []
+    assert AuditEntry(action="object.copy.cancel").action_label == "Copy, canceled"

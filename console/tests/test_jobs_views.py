@@ -232,3 +232,22 @@ def test_the_cards_progress_bar_says_its_value_in_words(client_as, operator, end
     card = client_as(operator).get(reverse("job_detail", args=[job.code]), HTTP_HX_REQUEST="true")
     assert re.search(r'<progress [^>]*aria-label="Progress"', card.content.decode())
     assert 'aria-valuetext="100 % · Succeeded"' in card.content.decode()
+
+
+def test_only_the_cards_own_poll_announces_the_end_of_a_job(client_as, operator, endpoint):
+    job = make_job(endpoint, operator, state=Job.State.SUCCEEDED, finished_at=timezone.now())
+    client = client_as(operator)
+    url = reverse("job_detail", args=[job.code])
+    own = client.get(url, headers={"HX-Request": "true", "HX-Target": f"job-{job.code}"})
+    assert 'hx-swap-oob="innerHTML:#announcer"' in own.content.decode()
+    assert "ended: Succeeded" in own.content.decode()
+    # The upload panel loading a finished card, and the full page, say nothing.
+    loaded = client.get(url, headers={"HX-Request": "true", "HX-Target": "upload-item-1"})
+    assert "#announcer" not in loaded.content.decode()
+    assert 'hx-swap-oob="innerHTML:#announcer"' not in client.get(url).content.decode()
+    running = make_job(endpoint, operator, state=Job.State.RUNNING)
+    polled = client.get(
+        reverse("job_detail", args=[running.code]),
+        headers={"HX-Request": "true", "HX-Target": f"job-{running.code}"},
+    )
+    assert "#announcer" not in polled.content.decode()

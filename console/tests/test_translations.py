@@ -117,3 +117,14 @@ def test_a_browser_asking_for_chinese_gets_chinese_and_the_switch_brings_english
 def test_the_image_carries_the_compiled_catalogue():
     dockerfile = (ROOT / "Dockerfile").read_text()
     assert re.search(r"^COPY locale \./locale$", dockerfile, re.M)
+
+
+def test_a_jobs_pool_threads_write_in_the_language_the_job_runs_in():
+    from django.utils import translation
+
+    from console import jobs
+    from console.s3.errors import MESSAGES
+
+    with translation.override("zh-hans"), jobs.pool(1, "test") as pool:
+        said = pool.submit(lambda: str(MESSAGES["AccessDenied"])).result()
+    assert "拒绝" in said

@@ -49,10 +49,14 @@ def test_browse_preview_share_rename_delete(s3_target, bucket, endpoint, operato
         "photos/renamed.png"
     ]
 
-    page.click(".object-summary button.danger")
-    page.wait_for_selector("text=photos/renamed.png was deleted.")
-    assert "Contents" not in raw.list_objects_v2(Bucket=bucket)
-    assert page.locator("#listing").get_attribute("data-upload-drop-zone") is not None
+    # Delete is reviewed first, as from the listing (the job itself is tested with
+    # the bulk delete): nothing is gone until the review is confirmed.
+    page.click(".object-summary a.danger")
+    page.wait_for_url("**/bulk-delete/?key=photos%2Frenamed.png")
+    assert "photos/renamed.png" in page.locator("main").inner_text()
+    assert [o["Key"] for o in raw.list_objects_v2(Bucket=bucket)["Contents"]] == [
+        "photos/renamed.png"
+    ]
 
 
 @pytest.mark.parametrize(

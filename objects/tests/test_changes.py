@@ -232,8 +232,8 @@ def test_metadata_is_two_kb_names_and_values_together_each_name_once():
         return "" if form.is_valid() else str(form.errors)
 
     assert errors("a: " + "v" * 2047) == ""
-    assert "2 KB" in errors("a: " + "v" * 1100 + "\nb: " + "v" * 1100)
-    assert "2 KB" in errors("ab: " + "v" * 2047)  # the name counts too
+    assert "2 KiB" in errors("a: " + "v" * 1100 + "\nb: " + "v" * 1100)
+    assert "2 KiB" in errors("ab: " + "v" * 2047)  # the name counts too
     assert "appears twice" in errors("Owner: a\nx-amz-meta-owner: b")
     assert "a-z, 0-9" in errors("bad name: x")
 

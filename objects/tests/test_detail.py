@@ -202,17 +202,21 @@ def test_the_summary_shows_size_in_mib_class_date_and_the_actions(
     assert f"{response.context['head']['LastModified']:%Y-%m-%d}" in summary
     copy_url = f"{_url('copy_job', endpoint, bucket)}?key=docs%2Fbig.bin&base=docs%2F"
     assert response.context["copy_url"] == copy_url
-    for action in ("download_url", "share_url", "copy_url"):
+    # A delete is reviewed first (the bulk delete's dry run), never one click.
+    assert (
+        response.context["delete_url"]
+        == f"{_url('bulk_delete', endpoint, bucket)}?key=docs%2Fbig.bin"
+    )
+    for action in ("download_url", "share_url", "copy_url", "delete_url"):
         assert f'href="{escape(response.context[action])}"' in summary, action
-    assert f'action="{_url("delete", endpoint, bucket)}"' in summary
-    assert '<button type="submit" class="danger"' in summary
+    assert f'action="{_url("delete", endpoint, bucket)}"' not in summary
     # Nothing to restore on an object that is not archived.
     assert "Restore…" not in summary
 
     seen = _page(client_as(viewer), endpoint, bucket, "docs/big.bin").content.decode()
     assert "3.5 MiB" in seen and "Download" in seen and "Share" in seen
     assert _url("copy_job", endpoint, bucket) not in seen
-    assert _url("delete", endpoint, bucket) not in seen
+    assert _url("bulk_delete", endpoint, bucket) not in seen
 
 
 def test_versions_tab_lists_the_versions_of_this_key_alone(
@@ -453,3 +457,13 @@ def test_every_control_of_the_object_page_has_a_name_and_its_help_exists(
     assert {tab: unlabelled_controls(body) for tab, body in bodies.items()} == {
         tab: [] for tab in bodies
     }
+
+
+def test_a_tab_link_to_an_object_gone_meanwhile_reloads_the_whole_page(
+    s3_target, bucket, endpoint, viewer, client_as
+):
+    response = client_as(viewer).get(
+        f"{_url('detail', endpoint, bucket)}?key=gone.txt&tab=metadata",
+        headers={"HX-Request": "true"},
+    )
+    assert response.status_code == 404 and response["HX-Refresh"] == "true"

@@ -309,7 +309,7 @@ def test_bad_metadata_and_too_many_tags_are_refused_in_words(
     assert bad_name.status_code == 400
     assert "name: value" in bad_name.json()["error"]
     long_value = create_upload(client, endpoint, bucket, source, metadata="a: " + "v" * 2049)
-    assert "2 KB" in long_value.json()["error"]
+    assert "2 KiB" in long_value.json()["error"]
     tags = "\n".join(f"k{i}=v" for i in range(11))
     too_many = create_upload(client, endpoint, bucket, source, tags=tags)
     assert too_many.status_code == 400

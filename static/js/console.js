@@ -107,11 +107,13 @@ document.addEventListener("htmx:afterSettle", function (event) {
 // new content, or else on the new content's heading; a click or a form that
 // filled a region elsewhere moves the focus there. Polls and loads never move it.
 (function () {
-  var lost = null;
   function describe(el) {
-    return [el.tagName, el.getAttribute("name"), el.getAttribute("href"), el.textContent.trim()].join("|");
+    return ["name", "value", "href", "aria-label"].reduce(function (words, attr) {
+      return words + "|" + (el.getAttribute(attr) || "");
+    }, el.tagName + "|" + el.textContent.trim());
   }
   function regionOf(target) {
+    if (!target) return null;
     if (target.isConnected) return target;
     return target.id ? document.getElementById(target.id) : null;
   }
@@ -120,10 +122,15 @@ document.addEventListener("htmx:afterSettle", function (event) {
     if (!to.matches("a, button, input, select, textarea, [tabindex]")) to.setAttribute("tabindex", "-1");
     to.focus();
   }
+  // What held the focus inside the region a response replaces, kept with that
+  // request (several polls may be settling at once).
   document.addEventListener("htmx:beforeSwap", function (event) {
     var active = document.activeElement;
-    var inside = active && active !== document.body && event.detail.target.contains(active);
-    lost = inside ? describe(active) : null;
+    var target = event.detail.target;
+    var config = event.detail.requestConfig;
+    if (!config) return;
+    var inside = target && active && active !== document.body && target.contains(active);
+    config.focusLost = inside ? describe(active) : null;
   });
   document.addEventListener("htmx:afterSettle", function (event) {
     var region = regionOf(event.detail.target);
@@ -131,8 +138,7 @@ document.addEventListener("htmx:afterSettle", function (event) {
     var trigger = config.triggeringEvent ? config.triggeringEvent.type : "";
     var elt = config.elt;
     var active = document.activeElement;
-    var had = lost;
-    lost = null;
+    var had = config.focusLost === undefined ? null : config.focusLost;
     if (!region) return;
     if (active && active !== region && region.contains(active)) return;  // already in the new content
     if (had !== null) {
