@@ -36,6 +36,7 @@ SHOWN_TEXT = """() => {
     }
   }
   for (const el of document.querySelectorAll('option, input[type=submit], input[type=button]')) {
+    if (el.closest('[translate=no]')) continue;
     parts.push(el.textContent || el.value);
   }
   return parts.join('\\n');
