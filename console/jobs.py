@@ -114,9 +114,14 @@ def run(pk: int, task_id: str = "", reclaim: bool = False) -> None:
     """Claim the job and let its kind's runner work on it."""
     job = claim(pk, task_id, reclaim)
     if job is not None:
-        # The job's sentences are written in the language of whoever started it.
-        with translation.override(job.language or settings.LANGUAGE_CODE):
+        with speaking(job):
             KINDS[job.kind].runner(job).run()
+
+
+def speaking(job: Job):
+    """The job's sentences (its outcome, each item's error) are written in the
+    language of whoever started it."""
+    return translation.override(job.language or settings.LANGUAGE_CODE)
 
 
 def pool(width: int, name: str) -> ThreadPoolExecutor:

@@ -18,7 +18,6 @@ from concurrent.futures import FIRST_COMPLETED, wait
 
 from celery import shared_task
 from django.conf import settings
-from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -297,7 +296,7 @@ def purge_uploads() -> int:
     )
     for upload in stale:
         job = upload.job
-        with translation.override(job.language or settings.LANGUAGE_CODE):
+        with jobs.speaking(job):
             note = _("The staged data was discarded after waiting too long; upload the file again.")
         taken = Job.objects.filter(pk=job.pk, state=job.state, heartbeat_at__lt=cutoff).update(
             state=State.FAILED if job.state == State.FAILED else State.CANCELED,

@@ -9,24 +9,6 @@ document.addEventListener("htmx:confirm", function (event) {
   }
 });
 
-// A side list whose links swap one region in place (the bucket settings:
-// nav[data-section-nav] names the region's id). htmx leaves the focus on the
-// clicked link and the old link marked current, so a screen reader would hear
-// nothing change: the clicked link becomes the current one and the focus moves
-// to the new content's heading.
-document.addEventListener("htmx:afterSettle", function (event) {
-  var link = event.detail.requestConfig && event.detail.requestConfig.elt;
-  var nav = link && link.closest ? link.closest("nav[data-section-nav]") : null;
-  if (!nav || event.detail.target.id !== nav.dataset.sectionNav) return;
-  nav.querySelectorAll("[aria-current]").forEach(function (a) { a.removeAttribute("aria-current"); });
-  link.setAttribute("aria-current", "page");
-  var heading = event.detail.target.querySelector("h2");
-  if (heading) {
-    heading.setAttribute("tabindex", "-1");
-    heading.focus();
-  }
-});
-
 // Selecting rows of a listing: "select all on this page", the count of what is
 // selected, and shift-click for a range. The checkboxes belong to the form their
 // `form` attribute names (form[data-selection]); space toggles one, as always.
@@ -105,7 +87,8 @@ document.addEventListener("htmx:afterSettle", function (event) {
 // page; a click that fills another part of the page leaves them where nothing
 // changed. So: a swap that took the focus away puts it on the same control in the
 // new content, or else on the new content's heading; a click or a form that
-// filled a region elsewhere moves the focus there. Polls and loads never move it.
+// filled a region elsewhere moves the focus there (a side list's link also
+// becomes the current one). Polls and loads never move it.
 (function () {
   function describe(el) {
     return ["name", "value", "href", "aria-label"].reduce(function (words, attr) {
@@ -116,6 +99,15 @@ document.addEventListener("htmx:afterSettle", function (event) {
     if (!target) return null;
     if (target.isConnected) return target;
     return target.id ? document.getElementById(target.id) : null;
+  }
+  // A side list whose links swap one region in place (the bucket settings:
+  // nav[data-section-nav] names the region's id): the clicked link becomes the
+  // current one, as a page load would have marked it.
+  function markCurrent(link, region) {
+    var nav = link && link.closest ? link.closest("nav[data-section-nav]") : null;
+    if (!nav || region.id !== nav.dataset.sectionNav) return;
+    nav.querySelectorAll("[aria-current]").forEach(function (a) { a.removeAttribute("aria-current"); });
+    link.setAttribute("aria-current", "page");
   }
   function focusRegion(region) {
     var to = region.querySelector("h1, h2, h3") || region;
@@ -150,7 +142,8 @@ document.addEventListener("htmx:afterSettle", function (event) {
       return;
     }
     var asked = trigger === "click" || trigger === "submit";
-    if (!asked || (elt && elt.closest && elt.closest("nav[data-section-nav]"))) return;
+    if (!asked) return;
+    markCurrent(elt, region);
     focusRegion(region);
   });
 })();
